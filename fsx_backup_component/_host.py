@@ -1,0 +1,118 @@
+"""What the provider needs from the process it runs in: `python -m pulumi.dynamic`.
+
+Two things the Pulumi SDK does not offer, each kept here and guarded by a test that fails loudly if the
+SDK or grpc internals they rely on change (tests/e2e/test_host_internals.py):
+
+1. **More than four concurrent calls.** The host serves RPCs from a ``ThreadPoolExecutor(max_workers=4)``
+   (pulumi/dynamic/__main__.py). A create() that waits for AVAILABLE would serialize a stack's backups in
+   groups of four. When our provider is loaded into that host, ``widen_host_thread_pool`` finds the
+   grpc server's pool and raises its worker limit; waits then overlap and share one poller
+   (watcher.py). If the internals are not found, the provider still works, only slower, and says so.
+2. **Progress in `pulumi up`.** The engine starts the provider with its own address as the first
+   argument; its Log service shows ephemeral messages next to a resource's URN.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import threading
+from typing import Any, Optional
+
+HOST_MAIN_MODULE = "pulumi.dynamic.__main__"
+DEFAULT_HOST_WORKERS = 64
+WORKERS_ENV = "FSX_BACKUP_HOST_WORKERS"
+
+_widened_lock = threading.Lock()
+_widened: Optional[int] = None
+
+
+def running_in_dynamic_host() -> bool:
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    return getattr(spec, "name", None) == HOST_MAIN_MODULE
+
+
+def find_host_thread_pools() -> list[Any]:
+    """Thread pools of the grpc servers in this process (grpc._server._Server._state.thread_pool)."""
+    try:
+        from grpc import _server  # private module: see the module docstring
+    except ImportError:
+        return []
+    pools = []
+    for obj in gc.get_objects():
+        if isinstance(obj, _server._Server):
+            pool = getattr(getattr(obj, "_state", None), "thread_pool", None)
+            if pool is not None and hasattr(pool, "_max_workers"):
+                pools.append(pool)
+    return pools
+
+
+def widen_host_thread_pool(workers: Optional[int] = None) -> Optional[int]:
+    """Raise the host's RPC worker limit (once per process). Returns the new limit, or None."""
+    global _widened
+    with _widened_lock:
+        if _widened is not None:
+            return _widened
+        target = workers or int(os.environ.get(WORKERS_ENV, DEFAULT_HOST_WORKERS))
+        pools = find_host_thread_pools()
+        if not pools:
+            print(
+                "fsx-backup-component: could not find the provider host's thread pool; backups will "
+                "wait at most 4 at a time",
+                file=sys.stderr,
+            )
+            return None
+        for pool in pools:
+            # ThreadPoolExecutor spawns a thread per submit while len(_threads) < _max_workers.
+            pool._max_workers = max(pool._max_workers, target)
+        _widened = target
+        return target
+
+
+class EngineLog:
+    """Sends ephemeral status messages for a resource to the engine's Log service, if one is known."""
+
+    def __init__(self, address: Optional[str]) -> None:
+        self._address = address
+        self._stub: Any = None
+        self._lock = threading.Lock()
+        self._broken = False
+
+    @classmethod
+    def from_argv(cls, argv: Optional[list[str]] = None) -> "EngineLog":
+        argv = sys.argv if argv is None else argv
+        address = argv[1] if len(argv) > 1 and ":" in argv[1] and not argv[1].startswith("-") else None
+        return cls(address)
+
+    @property
+    def enabled(self) -> bool:
+        return self._address is not None and not self._broken
+
+    def info(self, urn: str, message: str, *, ephemeral: bool = True) -> None:
+        if not self.enabled:
+            return
+        try:
+            from pulumi.runtime.proto import engine_pb2
+
+            stub = self._get_stub()
+            stub.Log(
+                engine_pb2.LogRequest(
+                    severity=engine_pb2.INFO, message=message, urn=urn, ephemeral=ephemeral
+                ),
+                timeout=5,
+            )
+        except Exception as exc:  # noqa: BLE001 - progress must never fail a backup
+            self._broken = True
+            print(f"fsx-backup-component: progress messages disabled: {exc}", file=sys.stderr)
+
+    def _get_stub(self) -> Any:
+        with self._lock:
+            if self._stub is None:
+                import grpc
+                from pulumi.runtime.proto import engine_pb2_grpc
+
+                channel = grpc.insecure_channel(self._address)
+                self._stub = engine_pb2_grpc.EngineStub(channel)
+            return self._stub

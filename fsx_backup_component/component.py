@@ -1,0 +1,222 @@
+"""The ``FsxBackup`` component: builds the Pulumi graph only (never calls AWS).
+
+It turns a target (an ID or a ``pulumi_aws.fsx`` resource), tags, triggers and a deadline into the
+inputs of one child dynamic resource whose provider (provider.py) does the work. pulumi_aws is never
+imported here: a target resource can only come from a program that imported it already, and the
+provider host must start fast (it imports this package to unpickle the provider).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, fields
+from typing import Any, Mapping, Optional
+
+import pulumi
+import pulumi.dynamic
+
+from .eligibility import DEFAULT_TIMEOUT_SECONDS
+from .errors import InvalidInputError
+from .provider import BackupProvider
+
+COMPONENT_TYPE = "fsx-backup:index:FsxBackup"
+
+# pulumi_aws.fsx class name -> file system type, for targets given as resources.
+_FILE_SYSTEM_CLASSES = {
+    "LustreFileSystem": "LUSTRE",
+    "WindowsFileSystem": "WINDOWS",
+    "OpenZfsFileSystem": "OPENZFS",
+    "OntapFileSystem": "ONTAP",
+}
+_VOLUME_CLASSES = {"OntapVolume": "ONTAP", "OpenZfsVolume": "OPENZFS"}
+
+
+@dataclass
+class FsxBackupArgs:
+    """Arguments of :class:`FsxBackup`. Give exactly one target."""
+
+    file_system_id: Optional[pulumi.Input[str]] = None
+    """ID of a Lustre, Windows File Server or OpenZFS file system (``fs-...``)."""
+    file_system: Optional[pulumi.Resource] = None
+    """A ``pulumi_aws.fsx`` LustreFileSystem, WindowsFileSystem or OpenZfsFileSystem resource."""
+    volume_id: Optional[pulumi.Input[str]] = None
+    """ID of an FSx for NetApp ONTAP volume (``fsvol-...``)."""
+    volume: Optional[pulumi.Resource] = None
+    """A ``pulumi_aws.fsx.OntapVolume`` resource."""
+    tags: Optional[pulumi.Input[Mapping[str, pulumi.Input[str]]]] = None
+    """Tags of the backup (at most 49). Without tags, FSx copies the file system's tags when its
+    CopyTagsToBackups is on."""
+    triggers: Optional[pulumi.Input[Any]] = None
+    """Any values; when they change, a new backup replaces the old one (e.g. an app version)."""
+    timeout_seconds: pulumi.Input[float] = DEFAULT_TIMEOUT_SECONDS
+    """How long create/delete may wait on FSx. Past it, `pulumi up` fails and the next run resumes."""
+    region: Optional[pulumi.Input[str]] = None
+    """AWS region; default: the `aws:region` stack config, else AWS_REGION / the profile's region."""
+    retain_on_delete: bool = False
+    """Keep the backup in AWS when the resource is deleted (destroy, replacement)."""
+
+
+class _Backup(pulumi.dynamic.Resource, module="fsx-backup", name="Backup"):
+    """The child resource the provider manages; one FSx backup."""
+
+    backup_id: pulumi.Output[str]
+    backup_arn: pulumi.Output[str]
+    lifecycle: pulumi.Output[str]
+    file_system_id: pulumi.Output[Optional[str]]
+    volume_id: pulumi.Output[Optional[str]]
+    file_system_type: pulumi.Output[Optional[str]]
+    resource_type: pulumi.Output[Optional[str]]
+    creation_time: pulumi.Output[Optional[str]]
+    kms_key_id: pulumi.Output[Optional[str]]
+    tags: pulumi.Output[Mapping[str, str]]
+    client_request_token: pulumi.Output[str]
+
+    def __init__(self, name: str, props: Mapping[str, Any], opts: pulumi.ResourceOptions) -> None:
+        outputs = dict.fromkeys(
+            (
+                "backup_id", "backup_arn", "lifecycle", "file_system_id", "volume_id", "file_system_type",
+                "resource_type", "creation_time", "kms_key_id", "client_request_token",
+            )
+        )
+        super().__init__(BackupProvider(), name, {**outputs, **props}, opts)
+
+
+BACKUP_RESOURCE_TYPE = "pulumi-python:dynamic/fsx-backup:Backup"
+
+
+class FsxBackup(pulumi.ComponentResource):
+    """An Amazon FSx backup that is AVAILABLE by the time `pulumi up` reports its outputs.
+
+    Example::
+
+        FsxBackup("before-upgrade", file_system_id="fs-0123456789abcdef0", tags={"reason": "pre-upgrade"})
+        FsxBackup("app-volume", volume=ontap_volume)
+        FsxBackup("scratch", file_system=lustre_fs)
+    """
+
+    backup_id: pulumi.Output[str]
+    backup_arn: pulumi.Output[str]
+    lifecycle: pulumi.Output[str]
+    file_system_id: pulumi.Output[Optional[str]]
+    volume_id: pulumi.Output[Optional[str]]
+    file_system_type: pulumi.Output[Optional[str]]
+    resource_type: pulumi.Output[Optional[str]]
+    creation_time: pulumi.Output[Optional[str]]
+    kms_key_id: pulumi.Output[Optional[str]]
+    tags: pulumi.Output[Mapping[str, str]]
+    client_request_token: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: Optional[FsxBackupArgs] = None,
+        opts: Optional[pulumi.ResourceOptions] = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(COMPONENT_TYPE, resource_name, None, opts)
+        args = _merge_args(args, kwargs)
+        target_facts, fs_id, vol_id = _target(args)
+
+        retain = bool(args.retain_on_delete or (opts is not None and opts.retain_on_delete))
+        child_opts = pulumi.ResourceOptions(parent=self, retain_on_delete=retain or None)
+        # The child's URN is an input (create() is never told its URN). Derived from the component's
+        # URN without a dependency on it: a child depending on its parent would be a cycle.
+        parent_urn = pulumi.Output(set(), self.urn.future(), self.urn.is_known(), self.urn.is_secret())
+        child_urn = pulumi.resource.create_urn(resource_name, BACKUP_RESOURCE_TYPE, parent=parent_urn)
+        self._backup = _Backup(
+            resource_name,
+            {
+                "resource_urn": child_urn,
+                "target_file_system_id": fs_id,
+                "target_volume_id": vol_id,
+                "target_facts": target_facts,
+                "tags": args.tags,
+                "triggers": args.triggers,
+                "timeout_seconds": args.timeout_seconds,
+                "region": args.region,
+            },
+            child_opts,
+        )
+        b = self._backup
+        self.backup_id = b.backup_id
+        self.backup_arn = b.backup_arn
+        self.lifecycle = b.lifecycle
+        self.file_system_id = b.file_system_id
+        self.volume_id = b.volume_id
+        self.file_system_type = b.file_system_type
+        self.resource_type = b.resource_type
+        self.creation_time = b.creation_time
+        self.kms_key_id = b.kms_key_id
+        self.tags = b.tags
+        self.client_request_token = b.client_request_token
+        self.register_outputs(
+            {
+                name: getattr(self, name)
+                for name in (
+                    "backup_id", "backup_arn", "lifecycle", "file_system_id", "volume_id",
+                    "file_system_type", "resource_type", "creation_time", "kms_key_id", "tags",
+                    "client_request_token",
+                )
+            }
+        )
+
+
+def _merge_args(args: Optional[FsxBackupArgs], kwargs: Mapping[str, Any]) -> FsxBackupArgs:
+    names = {f.name for f in fields(FsxBackupArgs)}
+    unknown = sorted(set(kwargs) - names)
+    if unknown:
+        raise InvalidInputError(
+            unknown[0], f"is not an FsxBackup argument; valid arguments: {', '.join(sorted(names))}"
+        )
+    merged = FsxBackupArgs() if args is None else args
+    for key, value in kwargs.items():
+        setattr(merged, key, value)
+    return merged
+
+
+def _target(args: FsxBackupArgs) -> tuple[dict[str, Any], Any, Any]:
+    """(facts known from a resource target, file system ID input, volume ID input)."""
+    if args.file_system is not None and args.file_system_id is not None:
+        raise InvalidInputError("file_system", "give `file_system` or `file_system_id`, not both")
+    if args.volume is not None and args.volume_id is not None:
+        raise InvalidInputError("volume", "give `volume` or `volume_id`, not both")
+    facts: dict[str, Any] = {}
+    fs_id: Any = args.file_system_id
+    vol_id: Any = args.volume_id
+    if args.file_system is not None:
+        facts = _file_system_facts(args.file_system)
+        fs_id = args.file_system.id  # type: ignore[attr-defined]
+    if args.volume is not None:
+        facts = _volume_facts(args.volume)
+        vol_id = args.volume.id  # type: ignore[attr-defined]
+    return facts, fs_id, vol_id
+
+
+def _aws_class_name(resource: Any, known: Mapping[str, str], prop: str) -> str:
+    cls = type(resource)
+    if "pulumi_aws" in sys.modules and cls.__module__.startswith("pulumi_aws.fsx") and cls.__name__ in known:
+        return cls.__name__
+    raise InvalidInputError(
+        prop,
+        f"expected one of pulumi_aws.fsx.{', pulumi_aws.fsx.'.join(known)}, got {cls.__module__}.{cls.__name__}",
+    )
+
+
+def _file_system_facts(resource: Any) -> dict[str, Any]:
+    name = _aws_class_name(resource, _FILE_SYSTEM_CLASSES, "file_system")
+    facts: dict[str, Any] = {"file_system_type": _FILE_SYSTEM_CLASSES[name]}
+    if name != "OntapFileSystem":
+        facts["deployment_type"] = resource.deployment_type
+    if name == "LustreFileSystem":
+        facts["import_path"] = resource.import_path
+        facts["export_path"] = resource.export_path
+    return facts
+
+
+def _volume_facts(resource: Any) -> dict[str, Any]:
+    name = _aws_class_name(resource, _VOLUME_CLASSES, "volume")
+    facts: dict[str, Any] = {"volume_type": _VOLUME_CLASSES[name]}
+    if name == "OntapVolume":
+        facts["ontap_volume_type"] = resource.ontap_volume_type
+        facts["flexcache_endpoint_type"] = resource.flexcache_endpoint_type
+    return facts

@@ -1,0 +1,283 @@
+"""Pure rules: which inputs are well formed and which FSx targets can be backed up. No I/O here.
+
+Every rule returns ``Failure`` values naming the input property and what would be valid, so that the
+same text reaches the user from `pulumi preview` (check failures) and from the error table in the
+README. The eligibility facts come from fsx-backup-api.md section 7.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+# Model patterns (fsx-backup-api.md sections 1 and 3).
+FILE_SYSTEM_ID_RE = re.compile(r"^fs-[0-9a-f]{8,}$")
+VOLUME_ID_RE = re.compile(r"^fsvol-[0-9a-f]{17,}$")
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+
+MAX_TAGS_PER_BACKUP = 50
+# When the user gives tags, one tag carries the request token so a retried create can find its backup.
+RESERVED_TAG_COUNT = 1
+MAX_USER_TAGS = MAX_TAGS_PER_BACKUP - RESERVED_TAG_COUNT
+TAG_KEY_MAX = 128
+TAG_VALUE_MAX = 256
+_TAG_PUNCTUATION = set("_.:/=+-@")
+
+DEFAULT_TIMEOUT_SECONDS = 2 * 60 * 60
+# Backups of many-TB file systems can take hours; a week is beyond any documented duration and is
+# almost certainly a unit mistake (milliseconds given as seconds).
+MAX_TIMEOUT_SECONDS = 7 * 24 * 60 * 60
+
+LUSTRE_SCRATCH_TYPES = frozenset({"SCRATCH_1", "SCRATCH_2"})
+ONTAP_INELIGIBLE_VOLUME_TYPES = frozenset({"DP", "LS"})
+# Only AVAILABLE is documented as a state in which backups are taken (section 7); UPDATING is
+# UNCONFIRMED and allowed so that a backup during a throughput change is not refused here.
+BACKUP_READY_FILE_SYSTEM_STATES = frozenset({"AVAILABLE", "UPDATING"})
+BACKUP_READY_VOLUME_STATES = frozenset({"CREATED", "AVAILABLE"})
+# A data repository association being deleted or failed may still link the file system (UNCONFIRMED):
+# every association counts.
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One reason an input cannot be used, attributed to the input property."""
+
+    property: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.property}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class FileSystemFacts:
+    """What is known about a target file system; ``None`` means unknown (yet)."""
+
+    file_system_id: Optional[str] = None
+    file_system_type: Optional[str] = None  # LUSTRE | WINDOWS | ONTAP | OPENZFS
+    deployment_type: Optional[str] = None
+    import_path: Optional[str] = None
+    export_path: Optional[str] = None
+    data_repository_association_count: Optional[int] = None
+    lifecycle: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class VolumeFacts:
+    """What is known about a target volume; ``None`` means unknown (yet)."""
+
+    volume_id: Optional[str] = None
+    volume_type: Optional[str] = None  # ONTAP | OPENZFS
+    ontap_volume_type: Optional[str] = None  # RW | DP | LS
+    flexcache_endpoint_type: Optional[str] = None  # NONE | ORIGIN | CACHE
+    lifecycle: Optional[str] = None
+
+
+def check_target_choice(
+    *, file_system_id: Any, volume_id: Any, file_system_known: bool, volume_known: bool
+) -> list[Failure]:
+    """Exactly one of file system / volume. Unknown values count as given."""
+    fs_given = file_system_id is not None or not file_system_known
+    vol_given = volume_id is not None or not volume_known
+    if fs_given and vol_given:
+        return [
+            Failure(
+                "file_system_id",
+                "give exactly one target: `file_system_id`/`file_system` (Lustre, Windows, OpenZFS) "
+                "or `volume_id`/`volume` (ONTAP), not both",
+            )
+        ]
+    if not fs_given and not vol_given:
+        return [
+            Failure(
+                "file_system_id",
+                "give exactly one target: `file_system_id`/`file_system` (Lustre, Windows, OpenZFS) "
+                "or `volume_id`/`volume` (ONTAP volume)",
+            )
+        ]
+    return []
+
+
+def check_file_system_id(value: Any) -> list[Failure]:
+    if not isinstance(value, str) or not FILE_SYSTEM_ID_RE.match(value) or not 11 <= len(value) <= 21:
+        return [
+            Failure(
+                "file_system_id",
+                f"{value!r} is not a file system ID; expected `fs-` followed by 8 to 18 lowercase hex "
+                "digits, e.g. fs-0123456789abcdef0",
+            )
+        ]
+    return []
+
+
+def check_volume_id(value: Any) -> list[Failure]:
+    if not isinstance(value, str) or not VOLUME_ID_RE.match(value) or len(value) != 23:
+        return [
+            Failure(
+                "volume_id",
+                f"{value!r} is not a volume ID; expected `fsvol-` followed by 17 lowercase hex digits, "
+                "e.g. fsvol-0123456789abcdef0",
+            )
+        ]
+    return []
+
+
+def _tag_text_ok(text: str) -> bool:
+    # The model pattern is ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$ : letters, separators, numbers, and _.:/=+-@
+    return all(unicodedata.category(c)[0] in "LZN" or c in _TAG_PUNCTUATION for c in text)
+
+
+def check_tags(tags: Any) -> list[Failure]:
+    if tags is None:
+        return []
+    if not isinstance(tags, Mapping):
+        return [Failure("tags", "must be a map of string keys to string values")]
+    failures: list[Failure] = []
+    if len(tags) > MAX_USER_TAGS:
+        failures.append(
+            Failure(
+                "tags",
+                f"{len(tags)} tags given; at most {MAX_USER_TAGS} (FSx allows {MAX_TAGS_PER_BACKUP} per "
+                "backup and the component keeps one for its request token)",
+            )
+        )
+    for key, value in tags.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= TAG_KEY_MAX:
+            failures.append(Failure("tags", f"key {key!r} must be 1 to {TAG_KEY_MAX} characters"))
+            continue
+        if key.lower().startswith("aws:"):
+            failures.append(Failure("tags", f"key {key!r} uses the reserved prefix `aws:`"))
+        if not _tag_text_ok(key):
+            failures.append(
+                Failure(
+                    "tags",
+                    f"key {key!r} has characters FSx refuses; use letters, digits, spaces and _ . : / = + - @",
+                )
+            )
+        if not isinstance(value, str):
+            failures.append(Failure("tags", f"value of {key!r} must be a string, got {type(value).__name__}"))
+            continue
+        if len(value) > TAG_VALUE_MAX:
+            failures.append(Failure("tags", f"value of {key!r} is {len(value)} characters; at most {TAG_VALUE_MAX}"))
+        if not _tag_text_ok(value):
+            failures.append(
+                Failure(
+                    "tags",
+                    f"value of {key!r} has characters FSx refuses; use letters, digits, spaces and _ . : / = + - @",
+                )
+            )
+    return failures
+
+
+def check_timeout(value: Any) -> list[Failure]:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return [Failure("timeout_seconds", f"must be a number of seconds, got {value!r}")]
+    if value <= 0:
+        return [Failure("timeout_seconds", f"must be positive, got {value}; the default is {DEFAULT_TIMEOUT_SECONDS}")]
+    if value > MAX_TIMEOUT_SECONDS:
+        return [
+            Failure(
+                "timeout_seconds",
+                f"{value} seconds is more than {MAX_TIMEOUT_SECONDS} (7 days); give the deadline in seconds",
+            )
+        ]
+    return []
+
+
+def check_region_syntax(value: Any) -> list[Failure]:
+    if value is None:
+        return []
+    if not isinstance(value, str) or not REGION_RE.match(value):
+        return [Failure("region", f"{value!r} is not an AWS region name such as us-east-1")]
+    return []
+
+
+def check_file_system(facts: FileSystemFacts, prop: str = "file_system_id") -> list[Failure]:
+    """Eligibility of a whole-file-system backup (section 7). Unknown facts are not judged."""
+    name = facts.file_system_id or "the file system"
+    fs_type = facts.file_system_type
+    if fs_type == "ONTAP":
+        return [
+            Failure(
+                prop,
+                f"{name} is an FSx for NetApp ONTAP file system; FSx backs up ONTAP volumes, not whole "
+                "file systems. Pass the volume instead (`volume_id=` or `volume=`).",
+            )
+        ]
+    failures: list[Failure] = []
+    if fs_type == "LUSTRE":
+        if facts.deployment_type in LUSTRE_SCRATCH_TYPES:
+            failures.append(
+                Failure(
+                    prop,
+                    f"{name} is a Lustre {facts.deployment_type} file system; FSx cannot back up scratch "
+                    "file systems. Only PERSISTENT_1 / PERSISTENT_2 Lustre file systems have backups.",
+                )
+            )
+        linked = [p for p in (facts.import_path, facts.export_path) if p]
+        if linked:
+            failures.append(
+                Failure(
+                    prop,
+                    f"{name} is linked to an S3 data repository ({', '.join(linked)}); FSx does not back "
+                    "up Lustre file systems linked to S3. Back up a file system without ImportPath/ExportPath.",
+                )
+            )
+        if facts.data_repository_association_count:
+            failures.append(
+                Failure(
+                    prop,
+                    f"{name} has {facts.data_repository_association_count} data repository "
+                    "association(s) to S3; FSx does not back up Lustre file systems linked to S3. "
+                    "Remove the associations or back up another file system.",
+                )
+            )
+    if facts.lifecycle is not None and facts.lifecycle not in BACKUP_READY_FILE_SYSTEM_STATES:
+        failures.append(
+            Failure(
+                prop,
+                f"{name} is {facts.lifecycle}; FSx backs up file systems that are AVAILABLE. "
+                "Wait until it is AVAILABLE or fix it first.",
+            )
+        )
+    return failures
+
+
+def check_volume(facts: VolumeFacts, prop: str = "volume_id") -> list[Failure]:
+    """Eligibility of an ONTAP volume backup (section 7). Unknown facts are not judged."""
+    name = facts.volume_id or "the volume"
+    if facts.volume_type == "OPENZFS":
+        return [
+            Failure(
+                prop,
+                f"{name} is an OpenZFS volume; FSx backs up OpenZFS file systems as a whole. Pass the "
+                "file system (`file_system_id=` or `file_system=`) instead.",
+            )
+        ]
+    failures: list[Failure] = []
+    if facts.ontap_volume_type in ONTAP_INELIGIBLE_VOLUME_TYPES:
+        failures.append(
+            Failure(
+                prop,
+                f"{name} is an ONTAP {facts.ontap_volume_type} volume; FSx backs up read-write (RW) "
+                "volumes only. Back up the source RW volume instead.",
+            )
+        )
+    if facts.flexcache_endpoint_type == "CACHE":
+        failures.append(
+            Failure(
+                prop,
+                f"{name} is a FlexCache cache volume; FSx cannot back up FlexCache caches. Back up the "
+                "origin volume instead.",
+            )
+        )
+    if facts.lifecycle is not None and facts.lifecycle not in BACKUP_READY_VOLUME_STATES:
+        failures.append(
+            Failure(
+                prop,
+                f"{name} is {facts.lifecycle}; FSx backs up volumes that are CREATED or AVAILABLE.",
+            )
+        )
+    return failures

@@ -1,0 +1,462 @@
+"""Every boto3 call of the package lives here, as plain functions taking the FSx client first.
+
+Split as finders (``describe_*``, ``find_*``: "not found" is ``None``, whatever form AWS used),
+a status waiter (``wait_for_backup``, single backup, injectable clock/sleep), and actions
+(``create_backup``, ``delete_backup``, ``tag_backup`` ...) that translate AWS errors into the package's
+error hierarchy. Throttling and 5xx are retried by botocore (``RETRY_CONFIG``), not here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+
+import boto3
+import botocore.config
+import botocore.exceptions
+from botocore.exceptions import ClientError
+
+from .errors import (
+    AwsApiError,
+    BackupDeletedError,
+    BackupFailedError,
+    BackupTimeoutError,
+    FsxBackupError,
+    IneligibleTargetError,
+    QuotaExceededError,
+    TargetNotFoundError,
+)
+
+Backup = dict[str, Any]
+FileSystem = dict[str, Any]
+Volume = dict[str, Any]
+ProgressCallback = Callable[[Backup], None]
+
+# Backup lifecycle sets (fsx-backup-api.md section 3). Never mix with file-system lifecycles.
+BACKUP_PENDING_STATES = frozenset({"PENDING", "CREATING", "TRANSFERRING", "COPYING"})
+BACKUP_DONE_STATE = "AVAILABLE"
+BACKUP_FAILED_STATE = "FAILED"
+BACKUP_DELETED_STATE = "DELETED"
+
+DESCRIBE_BATCH = 50  # BackupIds / FileSystemIds / VolumeIds per call (model max)
+DRA_FILTER_VALUES = 20  # values per Filter in DescribeDataRepositoryAssociations
+DRA_PAGE = 25  # MaxResults max of DescribeDataRepositoryAssociations
+
+TOKEN_TAG_KEY = "fsx-backup-component:request-token"
+
+# Standard mode retries throttling, 5xx and connection errors with jittered exponential backoff.
+# FSx errors carry no `retryable` trait, so BackupInProgress & co. are never retried by botocore
+# (section 10) and are handled explicitly below. Ten attempts survive heavy throttling bursts.
+RETRY_CONFIG = botocore.config.Config(
+    retries={"mode": "standard", "max_attempts": 10},
+    user_agent_extra="fsx-backup-component",
+    connect_timeout=10,
+    read_timeout=60,
+)
+
+# Errors that a later poll may not see again: a waiter treats them as "no news this round".
+TRANSIENT_ERROR_CODES = frozenset(
+    {
+        "InternalServerError",
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ServiceUnavailable",
+        "RequestTimeout",
+    }
+)
+
+
+class BusyError(FsxBackupError):
+    """FSx is busy with this target (BackupInProgress / BackupBeingCopied): wait, then try again."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(f"{code}: {message}")
+
+
+@dataclass
+class CreateOutcome:
+    """What CreateBackup answered for one token."""
+
+    backup: Backup
+    adopted_by_tag: bool = False
+
+
+# ---------------------------------------------------------------------------------------------
+# clients
+
+_CLIENTS: dict[Optional[str], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def client_for(region: Optional[str]) -> Any:
+    """A process-wide FSx client per region. Credentials and endpoint come from boto3's own chain
+    (profiles, env, SSO, instance roles; AWS_ENDPOINT_URL_FSX / AWS_ENDPOINT_URL), never from state."""
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(region)
+        if client is None:
+            # Sessions are not thread-safe; clients are. Build under the lock, share afterwards.
+            client = boto3.session.Session().client("fsx", region_name=region, config=RETRY_CONFIG)
+            _CLIENTS[region] = client
+        return client
+
+
+def default_region() -> Optional[str]:
+    """The region boto3 would use without an explicit one (AWS_REGION, AWS_DEFAULT_REGION, profile)."""
+    return boto3.session.Session().region_name
+
+
+_KNOWN_REGIONS: Optional[frozenset[str]] = None
+
+
+def known_regions() -> frozenset[str]:
+    """Regions botocore's endpoint data knows for FSx, across all partitions. Local data, no call."""
+    global _KNOWN_REGIONS
+    if _KNOWN_REGIONS is None:
+        session = boto3.session.Session()
+        regions: set[str] = set()
+        for partition in session.get_available_partitions():
+            regions.update(session.get_available_regions("fsx", partition_name=partition))
+        _KNOWN_REGIONS = frozenset(regions)
+    return _KNOWN_REGIONS
+
+
+def client_region(client: Any) -> str:
+    return str(client.meta.region_name)
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def error_message(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", ""))
+
+
+def request_id(exc: ClientError) -> Optional[str]:
+    meta = exc.response.get("ResponseMetadata", {})
+    return meta.get("RequestId") or None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth another poll round once botocore's own retries are spent."""
+    if isinstance(exc, ClientError):
+        return error_code(exc) in TRANSIENT_ERROR_CODES
+    return isinstance(
+        exc,
+        (
+            botocore.exceptions.ConnectionError,
+            botocore.exceptions.HTTPClientError,
+            botocore.exceptions.ReadTimeoutError,
+        ),
+    )
+
+
+def _api_error(operation: str, exc: ClientError, subject: str) -> AwsApiError:
+    return AwsApiError(operation, error_code(exc), error_message(exc), subject, request_id=request_id(exc))
+
+
+def as_package_error(exc: BaseException, subject: str, operation: str = "DescribeBackups") -> BaseException:
+    """AWS errors become AwsApiError (code, message, request ID); the package's own pass through."""
+    if isinstance(exc, ClientError):
+        return _api_error(operation, exc, subject)
+    return exc
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+# ---------------------------------------------------------------------------------------------
+# finders
+
+
+def describe_backups(client: Any, backup_ids: Sequence[str]) -> dict[str, Optional[Backup]]:
+    """Current description of each backup, ``None`` for one that is gone (BackupNotFound or DELETED).
+
+    One call per 50 IDs. FSx fails the whole call when any ID is missing, so such a batch is
+    re-asked one ID at a time to tell which one is gone.
+    """
+    found: dict[str, Optional[Backup]] = {}
+    unique = list(dict.fromkeys(backup_ids))
+    for batch in _chunks(unique, DESCRIBE_BATCH):
+        try:
+            backups = client.describe_backups(BackupIds=batch)["Backups"]
+        except ClientError as exc:
+            if error_code(exc) != "BackupNotFound":
+                raise
+            if len(batch) == 1:
+                found[batch[0]] = None
+                continue
+            found.update(describe_backups_one_by_one(client, batch))
+            continue
+        by_id = {b["BackupId"]: b for b in backups}
+        for backup_id in batch:
+            backup = by_id.get(backup_id)
+            found[backup_id] = None if backup is None or backup["Lifecycle"] == BACKUP_DELETED_STATE else backup
+    return found
+
+
+def describe_backups_one_by_one(client: Any, backup_ids: Sequence[str]) -> dict[str, Optional[Backup]]:
+    found: dict[str, Optional[Backup]] = {}
+    for backup_id in backup_ids:
+        found.update(describe_backups(client, [backup_id]))
+    return found
+
+
+def find_backup(client: Any, backup_id: str) -> Optional[Backup]:
+    """The backup, or ``None`` if it no longer exists (deleted, in or outside Pulumi)."""
+    return describe_backups(client, [backup_id])[backup_id]
+
+
+def find_backup_by_token_tag(
+    client: Any, *, file_system_id: Optional[str], volume_id: Optional[str], token: str
+) -> Optional[Backup]:
+    """The live user-initiated backup of this target that carries our request-token tag."""
+    filters = [{"Name": "backup-type", "Values": ["USER_INITIATED"]}]
+    if volume_id:
+        filters.append({"Name": "volume-id", "Values": [volume_id]})
+    else:
+        filters.append({"Name": "file-system-id", "Values": [file_system_id or ""]})
+    paginator = client.get_paginator("describe_backups")
+    for page in paginator.paginate(Filters=filters):
+        for backup in page.get("Backups", []):
+            tags = {t["Key"]: t["Value"] for t in backup.get("Tags", [])}
+            if tags.get(TOKEN_TAG_KEY) == token and backup["Lifecycle"] != BACKUP_DELETED_STATE:
+                return backup
+    return None
+
+
+def describe_file_systems(client: Any, file_system_ids: Sequence[str]) -> dict[str, Optional[FileSystem]]:
+    """Each file system's description, ``None`` for an ID that does not exist."""
+    found: dict[str, Optional[FileSystem]] = {}
+    for batch in _chunks(list(dict.fromkeys(file_system_ids)), DESCRIBE_BATCH):
+        try:
+            systems = client.describe_file_systems(FileSystemIds=batch)["FileSystems"]
+        except ClientError as exc:
+            if error_code(exc) != "FileSystemNotFound":
+                raise
+            if len(batch) == 1:
+                found[batch[0]] = None
+                continue
+            for one in batch:
+                found.update(describe_file_systems(client, [one]))
+            continue
+        by_id = {fs["FileSystemId"]: fs for fs in systems}
+        found.update({fs_id: by_id.get(fs_id) for fs_id in batch})
+    return found
+
+
+def describe_volumes(client: Any, volume_ids: Sequence[str]) -> dict[str, Optional[Volume]]:
+    """Each volume's description, ``None`` for an ID that does not exist."""
+    found: dict[str, Optional[Volume]] = {}
+    for batch in _chunks(list(dict.fromkeys(volume_ids)), DESCRIBE_BATCH):
+        try:
+            volumes = client.describe_volumes(VolumeIds=batch)["Volumes"]
+        except ClientError as exc:
+            if error_code(exc) != "VolumeNotFound":
+                raise
+            if len(batch) == 1:
+                found[batch[0]] = None
+                continue
+            for one in batch:
+                found.update(describe_volumes(client, [one]))
+            continue
+        by_id = {v["VolumeId"]: v for v in volumes}
+        found.update({vol_id: by_id.get(vol_id) for vol_id in batch})
+    return found
+
+
+def count_data_repository_associations(client: Any, file_system_ids: Sequence[str]) -> dict[str, int]:
+    """Number of data repository associations per (Lustre) file system.
+
+    DescribeDataRepositoryAssociations has no botocore paginator (section 9): pages are walked here.
+    """
+    counts = {fs_id: 0 for fs_id in file_system_ids}
+    for batch in _chunks(list(dict.fromkeys(file_system_ids)), DRA_FILTER_VALUES):
+        kwargs: dict[str, Any] = {
+            "Filters": [{"Name": "file-system-id", "Values": batch}],
+            "MaxResults": DRA_PAGE,
+        }
+        while True:
+            page = client.describe_data_repository_associations(**kwargs)
+            for association in page.get("Associations", []):
+                fs_id = association.get("FileSystemId")
+                if fs_id in counts:
+                    counts[fs_id] += 1
+            next_token = page.get("NextToken")
+            if not next_token:
+                break
+            kwargs["NextToken"] = next_token
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# actions
+
+
+def create_backup(
+    client: Any,
+    *,
+    file_system_id: Optional[str],
+    volume_id: Optional[str],
+    token: str,
+    tags: Optional[Mapping[str, str]],
+) -> CreateOutcome:
+    """CreateBackup with a fixed token. Returns the backup FSx associates with the token, which may be
+    an earlier one (idempotent retry) in any lifecycle, DELETED and FAILED included.
+
+    Raises BusyError on BackupInProgress (the caller waits), and the package's errors otherwise.
+    """
+    target = volume_id or file_system_id or "?"
+    prop = "volume_id" if volume_id else "file_system_id"
+    request: dict[str, Any] = {"ClientRequestToken": token}
+    if volume_id:
+        request["VolumeId"] = volume_id
+    else:
+        request["FileSystemId"] = file_system_id
+    if tags:
+        # Without user tags no Tags are sent, so FSx's CopyTagsToBackups keeps working (section 1).
+        request["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+        request["Tags"].append({"Key": TOKEN_TAG_KEY, "Value": token})
+    try:
+        return CreateOutcome(client.create_backup(**request)["Backup"])
+    except ClientError as exc:
+        code = error_code(exc)
+        if code == "BackupInProgress":
+            raise BusyError(code, error_message(exc)) from exc
+        if code == "IncompatibleParameterError":
+            return _recover_incompatible_token(client, exc, file_system_id, volume_id, token, request)
+        raise _translate_create_error(exc, prop, target, client_region(client)) from exc
+
+
+def _recover_incompatible_token(
+    client: Any,
+    exc: ClientError,
+    file_system_id: Optional[str],
+    volume_id: Optional[str],
+    token: str,
+    request: dict[str, Any],
+) -> CreateOutcome:
+    """The token already made a backup with other parameters: the inputs changed (typically tags)
+    between an interrupted create and its retry. Adopt that backup instead of making a second one:
+    it carries our token tag if it was made with tags, else it answers the same request without tags.
+    """
+    adopted = find_backup_by_token_tag(client, file_system_id=file_system_id, volume_id=volume_id, token=token)
+    if adopted is not None:
+        return CreateOutcome(adopted, adopted_by_tag=True)
+    if "Tags" in request:
+        untagged = {k: v for k, v in request.items() if k != "Tags"}
+        try:
+            return CreateOutcome(client.create_backup(**untagged)["Backup"], adopted_by_tag=True)
+        except ClientError as retry_exc:
+            if error_code(retry_exc) == "BackupInProgress":
+                raise BusyError("BackupInProgress", error_message(retry_exc)) from retry_exc
+    target = volume_id or file_system_id or "?"
+    raise _api_error("CreateBackup", exc, target) from exc
+
+
+def _translate_create_error(exc: ClientError, prop: str, target: str, region: str) -> FsxBackupError:
+    code, message, rid = error_code(exc), error_message(exc), request_id(exc)
+    if code in ("FileSystemNotFound", "VolumeNotFound"):
+        return TargetNotFoundError(prop, target, region, request_id=rid)
+    if code == "UnsupportedOperation":
+        return IneligibleTargetError(prop, f"FSx cannot back up {target}: {message}", request_id=rid)
+    if code == "ServiceLimitExceeded":
+        limit = str(exc.response.get("Limit") or exc.response.get("Error", {}).get("Limit") or "unknown")
+        return QuotaExceededError(limit, target, message, request_id=rid)
+    return _api_error("CreateBackup", exc, target)
+
+
+def delete_backup(client: Any, backup_id: str, token: str) -> bool:
+    """DeleteBackup. True when this call deleted it, False when it was already gone.
+
+    Raises BusyError on BackupInProgress / BackupBeingCopied (the caller waits and retries).
+    """
+    try:
+        client.delete_backup(BackupId=backup_id, ClientRequestToken=token)
+        return True
+    except ClientError as exc:
+        code = error_code(exc)
+        if code == "BackupNotFound":
+            return False
+        if code in ("BackupInProgress", "BackupBeingCopied"):
+            raise BusyError(code, error_message(exc)) from exc
+        raise _api_error("DeleteBackup", exc, backup_id) from exc
+
+
+def tag_backup(client: Any, backup_arn: str, tags: Mapping[str, str]) -> None:
+    if not tags:
+        return
+    try:
+        client.tag_resource(ResourceARN=backup_arn, Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())])
+    except ClientError as exc:
+        raise _api_error("TagResource", exc, backup_arn) from exc
+
+
+def untag_backup(client: Any, backup_arn: str, keys: Iterable[str]) -> None:
+    keys = sorted(keys)
+    if not keys:
+        return
+    try:
+        client.untag_resource(ResourceARN=backup_arn, TagKeys=keys)
+    except ClientError as exc:
+        raise _api_error("UntagResource", exc, backup_arn) from exc
+
+
+# ---------------------------------------------------------------------------------------------
+# waiter (single backup). Many concurrent waits share one poller instead: see watcher.py.
+
+
+def poll_interval(age_seconds: float) -> float:
+    """Seconds until the next poll of a backup that has been waited on for ``age_seconds``.
+
+    Half-second polls while a backup is young keep the detection lag of short backups well under a
+    second; after that the interval grows with the age (1/30 of it) up to a minute, so a two-hour
+    backup costs a few hundred calls, not thousands.
+    """
+    return min(60.0, max(0.5, age_seconds / 30.0))
+
+
+def wait_for_backup(
+    client: Any,
+    backup_id: str,
+    *,
+    deadline: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    on_progress: Optional[ProgressCallback] = None,
+) -> Backup:
+    """Poll one backup until AVAILABLE. FAILED -> BackupFailedError (not deleted here); gone ->
+    BackupDeletedError; deadline -> BackupTimeoutError naming the backup and its last lifecycle."""
+    started = clock()
+    last_lifecycle = "CREATING"
+    while True:
+        try:
+            backup = find_backup(client, backup_id)
+        except ClientError as exc:
+            if not is_transient(exc):
+                raise _api_error("DescribeBackups", exc, backup_id) from exc
+        else:
+            if backup is None:
+                raise BackupDeletedError(backup_id)
+            last_lifecycle = backup["Lifecycle"]
+            if on_progress is not None:
+                on_progress(backup)
+            if last_lifecycle == BACKUP_DONE_STATE:
+                return backup
+            if last_lifecycle == BACKUP_FAILED_STATE:
+                raise BackupFailedError(backup_id, failure_reason(backup), deleted=False)
+        now = clock()
+        if now >= deadline:
+            raise BackupTimeoutError(backup_id, last_lifecycle, now - started)
+        sleep(min(poll_interval(now - started), max(0.0, deadline - now)))
+
+
+def failure_reason(backup: Backup) -> str:
+    return str((backup.get("FailureDetails") or {}).get("Message") or "")

@@ -1,0 +1,282 @@
+"""The backup lifecycle as plain functions: take, wait, read, retag, remove, and target look-ups.
+
+These orchestrate the AWS calls of ``fsx.py`` (the only module that talks to boto3) and hold the
+rules that make a backup crash-safe: a deterministic token per generation, moving on past tokens that
+FSx answers with a DELETED/FAILED backup, waiting out BackupInProgress, cleaning up FAILED backups.
+Time is injected (``Runtime``) so the tests never sleep.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional
+
+from . import fsx
+from .eligibility import FileSystemFacts, VolumeFacts
+from .errors import (
+    BackupFailedError,
+    BackupInProgressTimeoutError,
+    FsxBackupError,
+)
+from .fsx import Backup, ProgressCallback
+from .token import MAX_TOKEN_ATTEMPTS, delete_token, derive_token
+from .watcher import BackupWatcher, Coalescer
+
+BUSY_FIRST_WAIT = 5.0
+BUSY_MAX_WAIT = 30.0
+
+
+@dataclass
+class Runtime:
+    """Clock, sleep and per-client shared pollers. Tests pass fakes; production uses the defaults."""
+
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    _watchers: dict[int, BackupWatcher] = field(default_factory=dict)
+    _lookups: dict[int, "TargetLookups"] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def watcher(self, client: Any) -> BackupWatcher:
+        with self._lock:
+            watcher = self._watchers.get(id(client))
+            if watcher is None:
+                watcher = BackupWatcher(lambda ids: fsx.describe_backups(client, ids), clock=self.clock)
+                self._watchers[id(client)] = watcher
+            return watcher
+
+    def lookups(self, client: Any) -> "TargetLookups":
+        with self._lock:
+            lookups = self._lookups.get(id(client))
+            if lookups is None:
+                lookups = TargetLookups(client, clock=self.clock)
+                self._lookups[id(client)] = lookups
+            return lookups
+
+
+@dataclass
+class TakenBackup:
+    backup: Backup
+    token: str
+    attempt: int
+
+
+def take_backup(
+    client: Any,
+    *,
+    resource_urn: str,
+    generation: str,
+    file_system_id: Optional[str],
+    volume_id: Optional[str],
+    tags: Optional[Mapping[str, str]],
+    deadline: float,
+    runtime: Runtime,
+    on_progress: Optional[ProgressCallback] = None,
+) -> TakenBackup:
+    """Create (or adopt) the backup of this generation and wait until it is AVAILABLE.
+
+    A token FSx answers with a DELETED or FAILED backup belongs to an earlier life of this resource
+    (destroy-then-up, or a failed attempt already cleaned up): move on to the next derived token. Any
+    other answer, including an in-progress backup from an interrupted `pulumi up`, is adopted.
+    """
+    target = volume_id or file_system_id or "?"
+    started = runtime.clock()
+    for attempt in range(MAX_TOKEN_ATTEMPTS):
+        token = derive_token(resource_urn, generation, attempt)
+        outcome = _create_when_not_busy(
+            client, file_system_id=file_system_id, volume_id=volume_id, token=token, tags=tags,
+            deadline=deadline, started=started, runtime=runtime,
+        )
+        backup = outcome.backup
+        if backup["Lifecycle"] in (fsx.BACKUP_DELETED_STATE, fsx.BACKUP_FAILED_STATE):
+            if backup["Lifecycle"] == fsx.BACKUP_FAILED_STATE:
+                # Left over by an earlier attempt whose cleanup did not finish: finish it now.
+                _delete_quietly(client, backup["BackupId"])
+            continue
+        if on_progress is not None:
+            on_progress(backup)
+        if backup["Lifecycle"] != fsx.BACKUP_DONE_STATE:
+            backup = runtime.watcher(client).wait(
+                backup["BackupId"], deadline=deadline, on_progress=on_progress, initial=backup
+            )
+        if backup["Lifecycle"] == fsx.BACKUP_FAILED_STATE:
+            deleted = _delete_quietly(client, backup["BackupId"])
+            raise BackupFailedError(backup["BackupId"], fsx.failure_reason(backup), deleted=deleted)
+        if outcome.adopted_by_tag and tags is not None:
+            backup = reconcile_tags(client, backup, desired=tags, previously_managed=tags)
+        return TakenBackup(backup=backup, token=token, attempt=attempt)
+    raise FsxBackupError(
+        f"Backup of {target}: the first {MAX_TOKEN_ATTEMPTS} request tokens of this resource all name "
+        "deleted or failed backups. Change `triggers` to start a new generation of tokens."
+    )
+
+
+def _create_when_not_busy(
+    client: Any,
+    *,
+    file_system_id: Optional[str],
+    volume_id: Optional[str],
+    token: str,
+    tags: Optional[Mapping[str, str]],
+    deadline: float,
+    started: float,
+    runtime: Runtime,
+) -> fsx.CreateOutcome:
+    """CreateBackup, waiting while another backup of the same file system runs (BackupInProgress)."""
+    pause = BUSY_FIRST_WAIT
+    while True:
+        try:
+            return fsx.create_backup(
+                client, file_system_id=file_system_id, volume_id=volume_id, token=token, tags=tags
+            )
+        except fsx.BusyError:
+            now = runtime.clock()
+            if now >= deadline:
+                raise BackupInProgressTimeoutError(
+                    volume_id or file_system_id or "?", now - started, "CreateBackup"
+                ) from None
+            runtime.sleep(min(pause, max(0.0, deadline - now)))
+            pause = min(BUSY_MAX_WAIT, pause * 1.5)
+
+
+def _delete_quietly(client: Any, backup_id: str) -> bool:
+    try:
+        fsx.delete_backup(client, backup_id, delete_token(backup_id))
+        return True
+    except FsxBackupError:
+        return False
+
+
+def remove_backup(client: Any, backup_id: str, *, deadline: float, runtime: Runtime) -> bool:
+    """Delete the backup; already gone is success. Busy (in progress, being copied) waits until the
+    deadline. Returns True when this call deleted it."""
+    started = runtime.clock()
+    pause = BUSY_FIRST_WAIT
+    while True:
+        try:
+            return fsx.delete_backup(client, backup_id, delete_token(backup_id))
+        except fsx.BusyError as busy:
+            now = runtime.clock()
+            if now >= deadline:
+                raise FsxBackupError(
+                    f"DeleteBackup of {backup_id}: FSx kept answering {busy.code} for "
+                    f"{now - started:.0f}s (the `timeout_seconds` deadline). The backup is still in "
+                    "the stack; run `pulumi destroy` (or `pulumi up`) again once it is idle."
+                ) from None
+            runtime.sleep(min(pause, max(0.0, deadline - now)))
+            pause = min(BUSY_MAX_WAIT, pause * 1.5)
+
+
+def user_tags(backup: Backup) -> dict[str, str]:
+    """The backup's tags as AWS reports them, without the component's own token tag."""
+    return {t["Key"]: t["Value"] for t in backup.get("Tags") or [] if t["Key"] != fsx.TOKEN_TAG_KEY}
+
+
+def reconcile_tags(
+    client: Any,
+    backup: Backup,
+    *,
+    desired: Mapping[str, str],
+    previously_managed: Mapping[str, str],
+) -> Backup:
+    """Make the backup's tags match ``desired``: add/overwrite, and remove keys the component set
+    before (or that drifted in) but the user no longer wants. The token tag is left alone."""
+    current = user_tags(backup)
+    to_set = {k: v for k, v in desired.items() if current.get(k) != v}
+    stale = (set(previously_managed) | set(current)) - set(desired) if desired else set(previously_managed)
+    to_remove = {k for k in stale if k in current}
+    arn = backup["ResourceARN"]
+    fsx.untag_backup(client, arn, to_remove)
+    fsx.tag_backup(client, arn, to_set)
+    updated = dict(backup)
+    kept = [t for t in backup.get("Tags") or [] if t["Key"] not in to_remove and t["Key"] not in to_set]
+    updated["Tags"] = kept + [{"Key": k, "Value": v} for k, v in sorted(to_set.items())]
+    return updated
+
+
+# ---------------------------------------------------------------------------------------------
+# Target look-ups for check(): coalesced and cached per client (see watcher.Coalescer).
+
+
+class TargetLookups:
+    """Facts about file systems and volumes, shared by all concurrent check() calls of a region."""
+
+    def __init__(self, client: Any, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._file_systems: Coalescer[Optional[fsx.FileSystem]] = Coalescer(
+            lambda ids: fsx.describe_file_systems(client, ids), clock=clock
+        )
+        self._volumes: Coalescer[Optional[fsx.Volume]] = Coalescer(
+            lambda ids: fsx.describe_volumes(client, ids), clock=clock
+        )
+        self._associations: Coalescer[int] = Coalescer(
+            lambda ids: fsx.count_data_repository_associations(client, ids), clock=clock
+        )
+
+    def file_system(self, file_system_id: str) -> Optional[FileSystemFacts]:
+        fs = self._file_systems.get(file_system_id)
+        if fs is None:
+            return None
+        lustre = fs.get("LustreConfiguration") or {}
+        repo = lustre.get("DataRepositoryConfiguration") or {}
+        fs_type = fs.get("FileSystemType")
+        associations = self._associations.get(file_system_id) if fs_type == "LUSTRE" else 0
+        deployment = (
+            lustre.get("DeploymentType")
+            or (fs.get("WindowsConfiguration") or {}).get("DeploymentType")
+            or (fs.get("OntapConfiguration") or {}).get("DeploymentType")
+            or (fs.get("OpenZFSConfiguration") or {}).get("DeploymentType")
+        )
+        return FileSystemFacts(
+            file_system_id=file_system_id,
+            file_system_type=fs_type,
+            deployment_type=deployment,
+            import_path=repo.get("ImportPath"),
+            export_path=repo.get("ExportPath"),
+            data_repository_association_count=associations,
+            lifecycle=fs.get("Lifecycle"),
+        )
+
+    def volume(self, volume_id: str) -> Optional[VolumeFacts]:
+        volume = self._volumes.get(volume_id)
+        if volume is None:
+            return None
+        ontap = volume.get("OntapConfiguration") or {}
+        return VolumeFacts(
+            volume_id=volume_id,
+            volume_type=volume.get("VolumeType"),
+            ontap_volume_type=ontap.get("OntapVolumeType"),
+            flexcache_endpoint_type=ontap.get("FlexCacheEndpointType"),
+            lifecycle=volume.get("Lifecycle"),
+        )
+
+
+class ProgressReporter:
+    """Turns backup descriptions into user-visible progress at a sensible rate: every lifecycle
+    change, and otherwise at most one message per ``min_interval`` seconds."""
+
+    def __init__(
+        self,
+        emit: Callable[[str], None],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        min_interval: float = 10.0,
+    ) -> None:
+        self._emit = emit
+        self._clock = clock
+        self._min_interval = min_interval
+        self._last: Optional[tuple[str, Optional[int]]] = None
+        self._last_at = float("-inf")
+
+    def __call__(self, backup: Backup) -> None:
+        lifecycle = backup.get("Lifecycle", "?")
+        percent = backup.get("ProgressPercent")
+        now = self._clock()
+        state = (lifecycle, percent)
+        if state == self._last:
+            return
+        if self._last is not None and lifecycle == self._last[0] and now - self._last_at < self._min_interval:
+            return
+        self._last, self._last_at = state, now
+        shown = f" {percent}%" if percent is not None else ""
+        self._emit(f"FSx backup {backup.get('BackupId', '?')}: {lifecycle}{shown}")

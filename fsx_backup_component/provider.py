@@ -1,0 +1,363 @@
+"""The dynamic provider: translates the engine's calls into ``operations`` and back. No boto3 here.
+
+The class is pickled *by reference* into every stack's state (``__provider``), so its import path
+``fsx_backup_component.provider.BackupProvider`` must never change, and the instance carries no state
+(no client, no credentials, no config): everything it needs is built inside the host process.
+
+What the Python host passes (pulumi-dynamic-host.md): create() never sees the URN, so the component
+passes ``resource_urn`` as an input; diff/update/delete see OLD OUTPUTS, so every input is echoed
+among the outputs under the same name.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Mapping, Optional, TypedDict
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+
+from . import _host, eligibility, fsx, operations
+from .eligibility import Failure, FileSystemFacts, VolumeFacts
+from .errors import FsxBackupError, InvalidInputError
+from .token import generation_key
+
+# Inputs the component sends (and that are echoed among the outputs).
+RESOURCE_URN = "resource_urn"
+TARGET_FILE_SYSTEM_ID = "target_file_system_id"
+TARGET_VOLUME_ID = "target_volume_id"
+TARGET_FACTS = "target_facts"
+TAGS = "tags"
+TRIGGERS = "triggers"
+TIMEOUT_SECONDS = "timeout_seconds"
+REGION = "region"
+
+INPUT_KEYS = (
+    RESOURCE_URN, TARGET_FILE_SYSTEM_ID, TARGET_VOLUME_ID, TARGET_FACTS, TAGS, TRIGGERS, TIMEOUT_SECONDS, REGION,
+)
+# A change of any of these is a new generation: a new backup replaces the old one.
+REPLACE_KEYS = (TARGET_FILE_SYSTEM_ID, TARGET_VOLUME_ID, TRIGGERS, REGION)
+# The tags the user asked for last time; `tags` among outputs is what AWS reports (drift shows).
+MANAGED_TAGS = "managed_tags"
+
+
+class BackupInputs(TypedDict, total=False):
+    """Inputs of the dynamic resource, as the component builds them."""
+
+    resource_urn: str
+    target_file_system_id: Optional[str]
+    target_volume_id: Optional[str]
+    target_facts: Optional[dict[str, Any]]
+    tags: Optional[dict[str, str]]
+    triggers: Any
+    timeout_seconds: float
+    region: Optional[str]
+
+
+class BackupState(BackupInputs, total=False):
+    """Outputs stored in state: the inputs plus what FSx reported (kept small: no FS snapshot)."""
+
+    backup_id: str
+    backup_arn: str
+    lifecycle: str
+    file_system_id: Optional[str]
+    volume_id: Optional[str]
+    file_system_type: Optional[str]
+    resource_type: Optional[str]
+    creation_time: Optional[str]
+    kms_key_id: Optional[str]
+    client_request_token: str
+    token_attempt: int
+    managed_tags: dict[str, str]
+    resolved_region: str
+
+
+_RUNTIME = operations.Runtime()
+_ENGINE_LOG = _host.EngineLog.from_argv()
+if _host.running_in_dynamic_host():
+    _host.widen_host_thread_pool()
+
+
+def _unwrap(value: Any) -> Any:
+    return rpc.unwrap_rpc_secret(value) if rpc.is_rpc_secret(value) else value
+
+
+def _unknown(value: Any) -> bool:
+    return isinstance(value, Unknown) or value == rpc.UNKNOWN
+
+
+class BackupProvider(ResourceProvider):
+    """Engine-facing provider of ``fsx-backup:index:FsxBackup``'s child resource."""
+
+    def __init__(self) -> None:
+        self._config_region: Optional[str] = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Nothing configured in a host process may ever reach `__provider` in state.
+        return {}
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        self._config_region = None
+
+    def configure(self, req: ConfigureRequest) -> None:
+        region = req.config.get("aws:region")
+        self._config_region = _unwrap(region) if isinstance(_unwrap(region), str) else None
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _region(self, props: Mapping[str, Any]) -> Optional[str]:
+        explicit = _unwrap(props.get(REGION))
+        if isinstance(explicit, str) and explicit:
+            return explicit
+        return self._config_region or fsx.default_region()
+
+    def _deadline(self, props: Mapping[str, Any]) -> float:
+        timeout = _unwrap(props.get(TIMEOUT_SECONDS)) or eligibility.DEFAULT_TIMEOUT_SECONDS
+        return _RUNTIME.clock() + float(timeout)
+
+    # -- check (runs at preview: read-only) --------------------------------------------------
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        inputs = {k: _unwrap(v) for k, v in news.items()}
+        inputs.setdefault(TIMEOUT_SECONDS, eligibility.DEFAULT_TIMEOUT_SECONDS)
+        failures = self._check_failures(inputs)
+        return CheckResult(inputs, [CheckFailure(f.property, f.reason) for f in failures])
+
+    def _check_failures(self, inputs: Mapping[str, Any]) -> list[Failure]:
+        fs_id, vol_id = inputs.get(TARGET_FILE_SYSTEM_ID), inputs.get(TARGET_VOLUME_ID)
+        failures = eligibility.check_target_choice(
+            file_system_id=fs_id,
+            volume_id=vol_id,
+            file_system_known=not _unknown(fs_id),
+            volume_known=not _unknown(vol_id),
+        )
+        if fs_id is not None and not _unknown(fs_id):
+            failures += eligibility.check_file_system_id(fs_id)
+        if vol_id is not None and not _unknown(vol_id):
+            failures += eligibility.check_volume_id(vol_id)
+        tags = inputs.get(TAGS)
+        if not _unknown(tags) and not (isinstance(tags, Mapping) and any(_unknown(v) for v in tags.values())):
+            failures += eligibility.check_tags(tags)
+        timeout = inputs.get(TIMEOUT_SECONDS)
+        if not _unknown(timeout):
+            failures += eligibility.check_timeout(timeout)
+        region_input = inputs.get(REGION)
+        if _unknown(region_input):
+            return failures
+        failures += eligibility.check_region_syntax(region_input)
+        if failures:
+            return failures
+        region = self._region(inputs)
+        if region is None:
+            return [
+                Failure(
+                    "region",
+                    "no AWS region is set: set the `region` input, `pulumi config set aws:region <region>`, "
+                    "or AWS_REGION",
+                )
+            ]
+        if region not in fsx.known_regions():
+            return [Failure("region", f"{region!r} is not a region where FSx is available (e.g. us-east-1)")]
+        return self._eligibility_failures(inputs, region)
+
+    def _eligibility_failures(self, inputs: Mapping[str, Any], region: str) -> list[Failure]:
+        fs_id, vol_id = inputs.get(TARGET_FILE_SYSTEM_ID), inputs.get(TARGET_VOLUME_ID)
+        facts = inputs.get(TARGET_FACTS)
+        facts = facts if isinstance(facts, Mapping) else {}
+        known_facts = {k: v for k, v in facts.items() if not _unknown(v)}
+        if _unknown(fs_id) or _unknown(vol_id):
+            # Target still being created: judge from its known inputs (deployment type, S3 paths...).
+            if vol_id is not None:
+                return eligibility.check_volume(VolumeFacts(**_pick(known_facts, VolumeFacts)))
+            return eligibility.check_file_system(FileSystemFacts(**_pick(known_facts, FileSystemFacts)))
+        lookups = _RUNTIME.lookups(fsx.client_for(region))
+        try:
+            if vol_id is not None:
+                volume = lookups.volume(vol_id)
+                if volume is None:
+                    return [Failure("volume_id", f"{vol_id} was not found in region {region}")]
+                return eligibility.check_volume(volume)
+            file_system = lookups.file_system(fs_id)
+            if file_system is None:
+                return [Failure("file_system_id", f"{fs_id} was not found in region {region}")]
+            return eligibility.check_file_system(file_system)
+        except Exception as exc:  # noqa: BLE001 - a look-up problem is reported, not a crash
+            prop = "volume_id" if vol_id is not None else "file_system_id"
+            return [Failure(prop, f"could not look up {vol_id or fs_id} in {region}: {fsx.as_package_error(exc, vol_id or fs_id, 'Describe')}")]
+
+    # -- diff / update ------------------------------------------------------------------------
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replaces = [k for k in REPLACE_KEYS if _changed(olds.get(k), news.get(k))]
+        changed = list(replaces)
+        new_tags = _unwrap(news.get(TAGS))
+        if _unknown(new_tags) or _tags_differ(olds, new_tags):
+            changed.append(TAGS)
+        if _changed(olds.get(TIMEOUT_SECONDS), news.get(TIMEOUT_SECONDS)):
+            changed.append(TIMEOUT_SECONDS)
+        if _changed(olds.get(TARGET_FACTS), news.get(TARGET_FACTS)):
+            changed.append(TARGET_FACTS)
+        # resource_urn and __provider never cause a diff: same resource, same provider class.
+        return DiffResult(
+            changes=bool(changed),
+            replaces=replaces,
+            stables=[RESOURCE_URN, "backup_id", "backup_arn"],
+            delete_before_replace=False,
+        )
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        state: dict[str, Any] = {k: _unwrap(v) for k, v in olds.items() if k != "__provider"}
+        for key in INPUT_KEYS:
+            if key != TAGS:  # `tags` among outputs is what AWS reports; set below when it changes
+                state[key] = _unwrap(news.get(key))
+        desired = _unwrap(news.get(TAGS)) or {}
+        previously = olds.get(MANAGED_TAGS) or {}
+        if _tags_differ(olds, desired):
+            client = fsx.client_for(olds.get("resolved_region") or self._region(news))
+            backup = fsx.find_backup(client, id_)
+            if backup is None:
+                raise FsxBackupError(
+                    f"FSx backup {id_} no longer exists, so its tags cannot be updated. Run "
+                    "`pulumi refresh` and then `pulumi up` to take a new backup."
+                )
+            backup = operations.reconcile_tags(client, backup, desired=desired, previously_managed=previously)
+            state[TAGS] = operations.user_tags(backup)
+        state[MANAGED_TAGS] = dict(desired)
+        return UpdateResult(outs=state)
+
+    # -- create / read / delete ---------------------------------------------------------------
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = {k: _unwrap(props.get(k)) for k in INPUT_KEYS}
+        failures = self._syntax_failures(inputs)
+        if failures:
+            raise InvalidInputError(failures[0].property, failures[0].reason)
+        region = self._region(inputs)
+        client = fsx.client_for(region)
+        urn = str(inputs[RESOURCE_URN])
+        fs_id, vol_id = inputs.get(TARGET_FILE_SYSTEM_ID), inputs.get(TARGET_VOLUME_ID)
+        generation = generation_key(file_system_id=fs_id, volume_id=vol_id, triggers=inputs.get(TRIGGERS))
+        reporter = operations.ProgressReporter(lambda message: _ENGINE_LOG.info(urn, message))
+        taken = operations.take_backup(
+            client,
+            resource_urn=urn,
+            generation=generation,
+            file_system_id=fs_id,
+            volume_id=vol_id,
+            tags=inputs.get(TAGS) or None,
+            deadline=self._deadline(inputs),
+            runtime=_RUNTIME,
+            on_progress=reporter,
+        )
+        outs = backup_state(inputs, taken.backup, region=fsx.client_region(client))
+        outs["client_request_token"] = taken.token
+        outs["token_attempt"] = taken.attempt
+        return CreateResult(id_=taken.backup["BackupId"], outs=outs)
+
+    def _syntax_failures(self, inputs: Mapping[str, Any]) -> list[Failure]:
+        fs_id, vol_id = inputs.get(TARGET_FILE_SYSTEM_ID), inputs.get(TARGET_VOLUME_ID)
+        failures = eligibility.check_target_choice(
+            file_system_id=fs_id, volume_id=vol_id, file_system_known=True, volume_known=True
+        )
+        if fs_id is not None:
+            failures += eligibility.check_file_system_id(fs_id)
+        if vol_id is not None:
+            failures += eligibility.check_volume_id(vol_id)
+        failures += eligibility.check_tags(inputs.get(TAGS))
+        if not isinstance(inputs.get(RESOURCE_URN), str):
+            failures.append(Failure(RESOURCE_URN, "missing; create FsxBackup through the component"))
+        return failures
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        state = {k: _unwrap(v) for k, v in props.items() if k != "__provider"}
+        region = state.get("resolved_region") or self._region(state)
+        backup = fsx.find_backup(fsx.client_for(region), id_)
+        if backup is None:
+            # Deleted outside Pulumi: an empty ID tells the engine the resource is gone.
+            return ReadResult("", {})
+        inputs = {k: state.get(k) for k in INPUT_KEYS}
+        outs = backup_state(inputs, backup, region=region)
+        for key in ("client_request_token", "token_attempt", MANAGED_TAGS):
+            if key in state:
+                outs[key] = state[key]
+        return ReadResult(id_=id_, outs=outs)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        state = {k: _unwrap(v) for k, v in props.items()}
+        region = state.get("resolved_region") or self._region(state)
+        operations.remove_backup(
+            fsx.client_for(region), id_, deadline=self._deadline(state), runtime=_RUNTIME
+        )
+
+
+def _pick(values: Mapping[str, Any], cls: type) -> dict[str, Any]:
+    names = set(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+    return {k: v for k, v in values.items() if k in names}
+
+
+def _changed(old: Any, new: Any) -> bool:
+    if _unknown(new):
+        return True
+    return _normalize(_unwrap(old)) != _normalize(_unwrap(new))
+
+
+def _normalize(value: Any) -> Any:
+    # Empty and absent mean the same to the user (an empty map of triggers is no triggers).
+    if value in (None, {}, [], ""):
+        return None
+    return value
+
+
+def _tags_differ(olds: Mapping[str, Any], new_tags: Any) -> bool:
+    """Tags need an update when the user's tags changed, or when managed tags drifted in AWS
+    (refresh writes what AWS reports into `tags`)."""
+    new_tags = _normalize(_unwrap(new_tags))
+    managed = _normalize(olds.get(MANAGED_TAGS))
+    if new_tags != managed:
+        return True
+    if new_tags is None:
+        return False
+    return _normalize(_unwrap(olds.get(TAGS))) != new_tags
+
+
+def backup_state(inputs: Mapping[str, Any], backup: fsx.Backup, *, region: str) -> dict[str, Any]:
+    """Outputs for a backup: the inputs echoed, plus a small projection of the FSx description."""
+    file_system = backup.get("FileSystem") or {}
+    volume = backup.get("Volume") or {}
+    created = backup.get("CreationTime")
+    state: dict[str, Any] = {k: inputs.get(k) for k in INPUT_KEYS}
+    state.update(
+        {
+            "backup_id": backup["BackupId"],
+            "backup_arn": backup.get("ResourceARN"),
+            "lifecycle": backup["Lifecycle"],
+            "file_system_id": file_system.get("FileSystemId") or volume.get("FileSystemId"),
+            "volume_id": volume.get("VolumeId") or inputs.get(TARGET_VOLUME_ID),
+            "file_system_type": file_system.get("FileSystemType"),
+            "resource_type": backup.get("ResourceType"),
+            "creation_time": _iso(created),
+            "kms_key_id": backup.get("KmsKeyId"),
+            TAGS: operations.user_tags(backup),
+            MANAGED_TAGS: dict(inputs.get(TAGS) or {}),
+            "resolved_region": region,
+        }
+    )
+    return state
+
+
+def _iso(value: Any) -> Optional[str]:
+    if value is None:
+        return None
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(value)))

@@ -1,0 +1,260 @@
+"""Shared, batched polling: many waits, one DescribeBackups per poll round.
+
+A stack of 32 backups waits in 32 provider threads. Polled one by one, DescribeBackups calls would grow
+with the number of backups and invite account-wide throttling. Here every waiting thread registers its
+backup with the region's ``BackupWatcher``; whichever thread finds a poll due first becomes the poller
+for that round and asks FSx about *all* pending backups at once (50 IDs per call), then wakes the
+others. No background thread exists, so nothing outlives the waits and tests drive it with a fake
+clock by injecting ``wait``.
+
+``Coalescer`` does the same for the read-only look-ups of ``check()`` (preview): concurrent checks of
+targets on the same file systems share one DescribeFileSystems / DescribeVolumes /
+DescribeDataRepositoryAssociations call, and answers are cached briefly.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Generic, Mapping, Optional, Sequence, TypeVar
+
+from .errors import BackupDeletedError, BackupTimeoutError
+from .fsx import (
+    BACKUP_DONE_STATE,
+    BACKUP_FAILED_STATE,
+    Backup,
+    ProgressCallback,
+    as_package_error,
+    is_transient,
+    poll_interval,
+)
+
+DescribeMany = Callable[[Sequence[str]], Mapping[str, Optional[Backup]]]
+WaitFn = Callable[[threading.Condition, float], None]
+
+
+def _condition_wait(condition: threading.Condition, seconds: float) -> None:
+    condition.wait(seconds)
+
+
+@dataclass
+class _Watch:
+    backup_id: str
+    started: float
+    next_due: float
+    lifecycle: str = "CREATING"
+    result: Optional[Backup] = None
+    gone: bool = False
+    error: Optional[BaseException] = None
+    listeners: list[ProgressCallback] = field(default_factory=list)
+
+    @property
+    def settled(self) -> bool:
+        return self.result is not None or self.gone or self.error is not None
+
+
+class BackupWatcher:
+    """Waits for many backups with one batched poll per round (see module docstring)."""
+
+    def __init__(
+        self,
+        describe: DescribeMany,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wait: WaitFn = _condition_wait,
+        interval: Callable[[float], float] = poll_interval,
+        first_poll_after: float = 0.5,
+    ) -> None:
+        self._describe = describe
+        self._clock = clock
+        self._wait = wait
+        self._interval = interval
+        self._first_poll_after = first_poll_after
+        self._cond = threading.Condition()
+        self._watches: dict[str, _Watch] = {}
+        self._waiters: dict[str, int] = {}
+        self._polling = False
+        self.rounds = 0  # poll rounds made; observable for tests and benchmarks
+
+    def wait(
+        self,
+        backup_id: str,
+        *,
+        deadline: float,
+        on_progress: Optional[ProgressCallback] = None,
+        initial: Optional[Backup] = None,
+    ) -> Backup:
+        """Block until the backup is AVAILABLE and return its description.
+
+        FAILED is returned too (the caller decides about deleting it); a vanished backup raises
+        BackupDeletedError; the deadline raises BackupTimeoutError with the last lifecycle seen.
+        """
+        with self._cond:
+            watch = self._register(backup_id, initial, on_progress)
+            try:
+                while True:
+                    if watch.settled:
+                        return self._outcome(watch)
+                    now = self._clock()
+                    if now >= deadline:
+                        raise BackupTimeoutError(backup_id, watch.lifecycle, now - watch.started)
+                    due = min(w.next_due for w in self._watches.values() if not w.settled)
+                    if not self._polling and due <= now:
+                        self._poll_round()
+                        continue
+                    # While another thread polls, its notify wakes us; otherwise sleep until due.
+                    until = deadline if self._polling else min(due, deadline)
+                    self._wait(self._cond, max(0.0, until - now))
+            finally:
+                self._unregister(watch)
+
+    # -- internals; all called with the condition held -------------------------------------
+
+    def _register(self, backup_id: str, initial: Optional[Backup], on_progress: Optional[ProgressCallback]) -> _Watch:
+        watch = self._watches.get(backup_id)
+        if watch is None:
+            now = self._clock()
+            watch = _Watch(backup_id=backup_id, started=now, next_due=now + self._first_poll_after)
+            if initial is not None:
+                watch.lifecycle = initial.get("Lifecycle", watch.lifecycle)
+            self._watches[backup_id] = watch
+        if on_progress is not None:
+            watch.listeners.append(on_progress)
+        self._waiters[backup_id] = self._waiters.get(backup_id, 0) + 1
+        return watch
+
+    def _unregister(self, watch: _Watch) -> None:
+        remaining = self._waiters.get(watch.backup_id, 1) - 1
+        if remaining <= 0:
+            self._waiters.pop(watch.backup_id, None)
+            self._watches.pop(watch.backup_id, None)
+        else:
+            self._waiters[watch.backup_id] = remaining
+
+    def _outcome(self, watch: _Watch) -> Backup:
+        if watch.error is not None:
+            raise watch.error
+        if watch.gone:
+            raise BackupDeletedError(watch.backup_id)
+        assert watch.result is not None
+        return watch.result
+
+    def _poll_round(self) -> None:
+        pending = [w for w in self._watches.values() if not w.settled]
+        ids = [w.backup_id for w in pending]
+        self._polling = True
+        self._cond.release()
+        answers: Mapping[str, Optional[Backup]] = {}
+        failure: Optional[BaseException] = None
+        try:
+            answers = self._describe(ids)
+        except Exception as exc:  # noqa: BLE001 - sorted below into transient vs fatal
+            failure = exc
+        finally:
+            self._cond.acquire()
+            self._polling = False
+        self.rounds += 1
+        now = self._clock()
+        for watch in pending:
+            if watch.backup_id not in self._watches:
+                continue
+            if failure is not None:
+                if not is_transient(failure):
+                    watch.error = as_package_error(failure, watch.backup_id)
+                watch.next_due = now + self._interval(now - watch.started)
+                continue
+            if watch.backup_id not in answers:
+                watch.next_due = now + self._interval(now - watch.started)
+                continue
+            backup = answers[watch.backup_id]
+            if backup is None:
+                watch.gone = True
+                continue
+            watch.lifecycle = backup["Lifecycle"]
+            for listener in watch.listeners:
+                listener(backup)
+            if watch.lifecycle in (BACKUP_DONE_STATE, BACKUP_FAILED_STATE):
+                watch.result = backup
+            else:
+                watch.next_due = now + self._interval(now - watch.started)
+        self._cond.notify_all()
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Coalescer(Generic[V]):
+    """Single-flight, batched, briefly cached look-ups by key.
+
+    Callers arriving within ``window`` seconds of each other share one ``fetch`` of all their keys;
+    answers are reused for ``ttl`` seconds (one preview, then the preview pass of `pulumi up`).
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[Sequence[str]], Mapping[str, V]],
+        *,
+        window: float = 0.05,
+        ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        wait: WaitFn = _condition_wait,
+    ) -> None:
+        self._fetch = fetch
+        self._window = window
+        self._ttl = ttl
+        self._clock = clock
+        self._wait = wait
+        self._cond = threading.Condition()
+        self._cache: dict[str, tuple[float, V]] = {}
+        self._errors: dict[str, BaseException] = {}
+        self._queued: dict[str, float] = {}
+        self._in_flight: set[str] = set()
+        self.fetches = 0
+
+    def get(self, key: str) -> V:
+        with self._cond:
+            while True:
+                cached = self._cache.get(key)
+                if cached is not None and self._clock() - cached[0] < self._ttl:
+                    return cached[1]
+                if key in self._errors and key not in self._queued and key not in self._in_flight:
+                    raise self._errors.pop(key)
+                if key not in self._queued and key not in self._in_flight:
+                    self._queued[key] = self._clock()
+                now = self._clock()
+                if self._queued and not self._in_flight:
+                    oldest = min(self._queued.values())
+                    if now - oldest >= self._window:
+                        self._fetch_queued()
+                        continue
+                    self._wait(self._cond, self._window - (now - oldest))
+                    continue
+                self._wait(self._cond, self._window)
+
+    def _fetch_queued(self) -> None:
+        keys = list(self._queued)
+        self._queued.clear()
+        self._in_flight.update(keys)
+        self._cond.release()
+        answers: Mapping[str, V] = {}
+        failure: Optional[BaseException] = None
+        try:
+            answers = self._fetch(keys)
+        except Exception as exc:  # noqa: BLE001 - handed to every caller of this batch
+            failure = exc
+        finally:
+            self._cond.acquire()
+            self._in_flight.difference_update(keys)
+        self.fetches += 1
+        now = self._clock()
+        for key in keys:
+            if failure is not None:
+                self._errors[key] = failure
+            elif key in answers:
+                self._cache[key] = (now, answers[key])
+                self._errors.pop(key, None)
+            else:
+                self._errors[key] = KeyError(key)
+        self._cond.notify_all()
