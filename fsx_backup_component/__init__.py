@@ -5,6 +5,7 @@
 """
 
 from .component import FsxBackup, FsxBackupArgs
+from .prechange import PreChangeBackup
 from .errors import (
     AwsApiError,
     BackupDeletedError,
@@ -29,6 +30,7 @@ __all__ = [
     "FsxBackupError",
     "IneligibleTargetError",
     "InvalidInputError",
+    "PreChangeBackup",
     "QuotaExceededError",
     "TargetNotFoundError",
 ]

@@ -214,21 +214,27 @@ def find_backup(client: Any, backup_id: str) -> Optional[Backup]:
     return describe_backups(client, [backup_id])[backup_id]
 
 
-def find_backup_by_token_tag(
-    client: Any, *, file_system_id: Optional[str], volume_id: Optional[str], token: str
-) -> Optional[Backup]:
-    """The live user-initiated backup of this target that carries our request-token tag."""
+def list_user_backups(client: Any, *, file_system_id: Optional[str], volume_id: Optional[str]) -> list[Backup]:
+    """Live user-initiated backups of one file system or volume (all pages)."""
     filters = [{"Name": "backup-type", "Values": ["USER_INITIATED"]}]
     if volume_id:
         filters.append({"Name": "volume-id", "Values": [volume_id]})
     else:
         filters.append({"Name": "file-system-id", "Values": [file_system_id or ""]})
-    paginator = client.get_paginator("describe_backups")
-    for page in paginator.paginate(Filters=filters):
-        for backup in page.get("Backups", []):
-            tags = {t["Key"]: t["Value"] for t in backup.get("Tags", [])}
-            if tags.get(TOKEN_TAG_KEY) == token and backup["Lifecycle"] != BACKUP_DELETED_STATE:
-                return backup
+    backups: list[Backup] = []
+    for page in client.get_paginator("describe_backups").paginate(Filters=filters):
+        backups.extend(b for b in page.get("Backups", []) if b["Lifecycle"] != BACKUP_DELETED_STATE)
+    return backups
+
+
+def find_backup_by_token_tag(
+    client: Any, *, file_system_id: Optional[str], volume_id: Optional[str], token: str
+) -> Optional[Backup]:
+    """The live user-initiated backup of this target that carries our request-token tag."""
+    for backup in list_user_backups(client, file_system_id=file_system_id, volume_id=volume_id):
+        tags = {t["Key"]: t["Value"] for t in backup.get("Tags", [])}
+        if tags.get(TOKEN_TAG_KEY) == token:
+            return backup
     return None
 
 

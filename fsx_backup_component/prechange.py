@@ -1,0 +1,179 @@
+"""Pre-change backups: a backup of the *current* file system, AVAILABLE before the engine changes it.
+
+Design: Pulumi resource hooks. ``PreChangeBackup`` hands out a ``ResourceHookBinding`` that the user
+attaches to a file system (or ONTAP volume) resource of the same program::
+
+    guard = PreChangeBackup("lustre-guard", keep_last=3)
+    fs = aws.fsx.LustreFileSystem("data", ..., opts=pulumi.ResourceOptions(hooks=guard.hooks))
+
+The engine runs a ``before_update`` hook after it has decided to update the resource and before it
+calls the AWS provider; it passes the resource's ID and old outputs. The hook takes the backup and
+returns only once it is AVAILABLE, and a failing hook fails the update: the ordering holds by
+construction. ``before_delete`` does the same before the old file system of a replacement (or a
+removed one) is deleted. Nothing runs on the first creation (no hook for create) or when nothing
+changes (no update step), and one hook call makes at most one backup: its request token is derived
+from the guard, the resource and the change, so a retried `pulumi up` adopts the same backup.
+
+A dependency-based guard (the file system ``depends_on`` a backup resource) cannot work for a file
+system of the same program: the backup needs the file system's ID, which would be a cycle.
+
+Backups are kept (they are the rollback point). ``keep_last=N`` deletes older *pre-change* backups of
+the same target made by the same guard (matched by its guard tag) once a new one is AVAILABLE; backups
+without that exact tag are never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any, Mapping, Optional
+
+import pulumi
+
+from . import fsx, operations
+from .eligibility import DEFAULT_TIMEOUT_SECONDS, check_tags, check_timeout
+from .errors import InvalidInputError
+from .token import canonical_json
+
+GUARD_TAG_KEY = "fsx-backup-component:guard"
+REASON_TAG_KEY = "fsx-backup-component:reason"
+
+FILE_SYSTEM_TYPES = {
+    "aws:fsx/lustreFileSystem:LustreFileSystem",
+    "aws:fsx/windowsFileSystem:WindowsFileSystem",
+    "aws:fsx/openZfsFileSystem:OpenZfsFileSystem",
+}
+VOLUME_TYPES = {"aws:fsx/ontapVolume:OntapVolume"}
+
+# Guard tag and reason tag come on top of the token tag the component always reserves.
+MAX_GUARD_USER_TAGS = 47
+
+_RUNTIME = operations.Runtime()
+
+
+class PreChangeBackup:
+    """Takes a backup of a file system or ONTAP volume before Pulumi updates or deletes it."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        keep_last: Optional[int] = None,
+        tags: Optional[Mapping[str, str]] = None,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        region: Optional[str] = None,
+        before_delete: bool = True,
+    ) -> None:
+        if keep_last is not None and (isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1):
+            raise InvalidInputError("keep_last", f"must be a whole number >= 1 or None (keep all), got {keep_last!r}")
+        for failure in check_tags(tags) + check_timeout(timeout_seconds):
+            raise InvalidInputError(failure.property, failure.reason)
+        if tags and len(tags) > MAX_GUARD_USER_TAGS:
+            raise InvalidInputError(
+                "tags", f"{len(tags)} tags given; at most {MAX_GUARD_USER_TAGS} (the guard adds its own two)"
+            )
+        self.name = name
+        self.keep_last = keep_last
+        self.tags = dict(tags or {})
+        self.timeout_seconds = float(timeout_seconds)
+        self.region = region or pulumi.Config("aws").get("region")
+        # Identifies this guard's backups for pruning: one stack's guard never prunes another's.
+        self.guard_tag = f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
+        self.backups_taken: list[str] = []
+        self._update_hook = pulumi.ResourceHook(f"{name}-before-update", self._before_update)
+        self._delete_hook = pulumi.ResourceHook(f"{name}-before-delete", self._before_delete)
+        self._before_delete_enabled = before_delete
+
+    @property
+    def hooks(self) -> pulumi.ResourceHookBinding:
+        """Pass as ``ResourceOptions(hooks=guard.hooks)`` on the file system or volume."""
+        return pulumi.ResourceHookBinding(
+            before_update=[self._update_hook],
+            before_delete=[self._delete_hook] if self._before_delete_enabled else None,
+        )
+
+    async def _before_update(self, args: pulumi.ResourceHookArgs) -> None:
+        await self._backup(args, "before-update")
+
+    async def _before_delete(self, args: pulumi.ResourceHookArgs) -> None:
+        await self._backup(args, "before-delete")
+
+    async def _backup(self, args: pulumi.ResourceHookArgs, reason: str) -> None:
+        loop = asyncio.get_running_loop()
+        backup_id = await loop.run_in_executor(None, self.take, args, reason)
+        pulumi.log.info(f"pre-change backup {backup_id} of {args.id} is AVAILABLE ({reason})")
+
+    def take(self, args: pulumi.ResourceHookArgs, reason: str) -> str:
+        """Blocking: back up the resource the hook fired for, prune, return the backup ID."""
+        file_system_id, volume_id = _target_of(args)
+        client = fsx.client_for(self.region or os.environ.get("AWS_REGION") or fsx.default_region())
+        generation = canonical_json(
+            {
+                "id": args.id,
+                "reason": reason,
+                "old": canonical_json(_plain(args.old_inputs)),
+                "new": canonical_json(_plain(args.new_inputs)),
+            }
+        )
+        tags = {**self.tags, GUARD_TAG_KEY: self.guard_tag, REASON_TAG_KEY: reason}
+        taken = operations.take_backup(
+            client,
+            resource_urn=f"{self.guard_tag}|{args.urn}",
+            generation=generation,
+            file_system_id=file_system_id,
+            volume_id=volume_id,
+            tags=tags,
+            deadline=_RUNTIME.clock() + self.timeout_seconds,
+            runtime=_RUNTIME,
+        )
+        backup_id = str(taken.backup["BackupId"])
+        self.backups_taken.append(backup_id)
+        if self.keep_last is not None:
+            self.prune(client, file_system_id=file_system_id, volume_id=volume_id, keep_id=backup_id)
+        return backup_id
+
+    def prune(
+        self, client: Any, *, file_system_id: Optional[str], volume_id: Optional[str], keep_id: str
+    ) -> list[str]:
+        """Delete this guard's older AVAILABLE backups of the target beyond ``keep_last``."""
+        assert self.keep_last is not None
+        mine = [
+            b
+            for b in fsx.list_user_backups(client, file_system_id=file_system_id, volume_id=volume_id)
+            if operations.user_tags(b).get(GUARD_TAG_KEY) == self.guard_tag
+            and b["Lifecycle"] == fsx.BACKUP_DONE_STATE
+        ]
+        mine.sort(key=lambda b: (b["BackupId"] == keep_id, _epoch(b.get("CreationTime"))), reverse=True)
+        pruned = []
+        for backup in mine[self.keep_last :]:
+            operations.remove_backup(
+                client, backup["BackupId"], deadline=_RUNTIME.clock() + self.timeout_seconds, runtime=_RUNTIME
+            )
+            pruned.append(backup["BackupId"])
+        return pruned
+
+
+def _target_of(args: pulumi.ResourceHookArgs) -> tuple[Optional[str], Optional[str]]:
+    if args.type in FILE_SYSTEM_TYPES:
+        return args.id, None
+    if args.type in VOLUME_TYPES:
+        return None, args.id
+    raise InvalidInputError(
+        "hooks",
+        f"PreChangeBackup is attached to {args.name} of type {args.type}; attach it to a "
+        "pulumi_aws.fsx LustreFileSystem, WindowsFileSystem, OpenZfsFileSystem or OntapVolume",
+    )
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    return {k: v for k, v in dict(value).items() if not k.startswith("__")}
+
+
+def _epoch(value: Any) -> float:
+    if value is None:
+        return 0.0
+    if hasattr(value, "timestamp"):
+        return float(value.timestamp())
+    return float(value)
