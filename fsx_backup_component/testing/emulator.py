@@ -1083,8 +1083,7 @@ def _directory_information(fs: Json) -> Json | None:
     )
     if domain:
         info["DomainName"] = domain
-    if fs.get("_DirectoryARN"):
-        info["ResourceARN"] = fs["_DirectoryARN"]
+    # No ResourceARN: the model's ResourceARN pattern only admits fsx ARNs, not a ds directory ARN.
     return info or None
 
 

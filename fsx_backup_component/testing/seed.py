@@ -145,10 +145,6 @@ def build_file_system(
     elif fs_type == "WINDOWS":
         fs["WindowsConfiguration"] = _windows_configuration(deployment_type)
         fs["_DomainName"] = "corp.example.com"
-        fs["_DirectoryARN"] = (
-            f"arn:aws:ds:{region}:{emulator.account_id}:directory/"
-            f"{fs['WindowsConfiguration']['ActiveDirectoryId']}"
-        )
     elif fs_type == "ONTAP":
         fs["OntapConfiguration"] = {
             "DeploymentType": deployment_type,

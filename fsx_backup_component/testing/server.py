@@ -78,7 +78,8 @@ class EmulatorServer:
     def __init__(self, host: str, port: int, dispatch: Dispatcher) -> None:
         self._server = _Server((host, port), dispatch)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fsx-emulator", daemon=True
+            # A short poll interval keeps stop() fast (shutdown waits for the next poll).
+            target=self._server.serve_forever, args=(0.05,), name="fsx-emulator", daemon=True
         )
 
     @property

@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from fsx_emu_helpers import BACKUP_SECONDS, COPY_SECONDS  # noqa: E402
 
 from fsx_backup_component.testing import FsxEmulator, ManualClock
 
@@ -22,10 +23,7 @@ from fsx_backup_component.testing.pytest_plugin import (  # noqa: E402,F401
     fsx_emulator_options,
     fsx_endpoint_env,
 )
-from fsx_backup_component.testing.validation import check_output, service_model
-
-BACKUP_SECONDS = 10.0
-COPY_SECONDS = 20.0
+from fsx_backup_component.testing.validation import check_output
 
 
 class ResponseChecker:
@@ -122,10 +120,3 @@ def raw_client(make_client: ClientFactory) -> Any:
     return make_client(validate=False)
 
 
-def error_of(excinfo: pytest.ExceptionInfo[Any]) -> dict[str, Any]:
-    """The parsed error of a ClientError, with the HTTP status added."""
-    response = excinfo.value.response
-    return {**response["Error"], "HTTPStatusCode": response["ResponseMetadata"]["HTTPStatusCode"]}
-
-
-__all__ = ["error_of", "service_model", "BACKUP_SECONDS", "COPY_SECONDS"]
