@@ -1,0 +1,49 @@
+"""Fixtures of the unit tests: a real FSx client (dummy credentials, no network) under Stubber."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from unit_helpers import FakeClock
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy credentials and region; no profile or endpoint from the machine can leak in."""
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_FSX",
+        "AWS_SESSION_TOKEN",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAUNITTESTUNITTEST")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "unit-test-secret-key-not-real")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def client(aws_env: None) -> Any:
+    return boto3.client("fsx", region_name="us-east-1")
+
+
+@pytest.fixture
+def stubber(client: Any) -> Iterator[Stubber]:
+    """Activated Stubber; every test must consume exactly the responses it queued."""
+    with Stubber(client) as stub:
+        yield stub
+        stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
