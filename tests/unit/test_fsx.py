@@ -1,0 +1,734 @@
+"""fsx.py, the only boto3 module, against a real client under botocore's Stubber.
+
+Stubber validates every request against the model's required/min constraints; ``expected_params``
+pins the exact request where it matters (tokens, tags, batches). A last group runs the client's real
+retry machinery on fake HTTP responses to see RETRY_CONFIG at work.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any, Optional
+
+import boto3
+import botocore.exceptions
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.stub import Stubber
+from hypothesis import given
+from hypothesis import strategies as st
+from unit_helpers import (
+    FS_ID,
+    FS_ID_2,
+    VOL_ID,
+    FakeClock,
+    backup_id,
+    fast_settings,
+    make_backup,
+    make_dra,
+    make_file_system,
+    make_volume,
+)
+
+from fsx_backup_component import fsx
+from fsx_backup_component.errors import (
+    AwsApiError,
+    BackupDeletedError,
+    BackupFailedError,
+    BackupTimeoutError,
+    IneligibleTargetError,
+    QuotaExceededError,
+    TargetNotFoundError,
+)
+
+TOKEN = "fsxb-0123456789abcdef0123456789abcdef01234567"
+B1 = backup_id(1)
+REQ_ID = "11111111-2222-3333-4444-555555555555"
+
+
+def client_error(
+    stub: Stubber,
+    method: str,
+    code: str,
+    message: str = "",
+    *,
+    status: int = 400,
+    expected: Optional[dict[str, Any]] = None,
+    modeled: Optional[dict[str, Any]] = None,
+) -> None:
+    stub.add_client_error(
+        method,
+        service_error_code=code,
+        service_message=message or f"{code} message",
+        http_status_code=status,
+        expected_params=expected,
+        response_meta={"RequestId": REQ_ID},
+        modeled_fields=modeled,
+    )
+
+
+# -------------------------------------------------------------------------------------------------
+# create_backup
+
+
+def test_create_backup_sends_the_token_and_no_tags_when_none_are_given(client: Any, stubber: Stubber) -> None:
+    stubber.add_response(
+        "create_backup",
+        {"Backup": make_backup(B1)},
+        expected_params={"FileSystemId": FS_ID, "ClientRequestToken": TOKEN},
+    )
+    outcome = fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags=None)
+    assert outcome.backup["BackupId"] == B1
+    assert outcome.adopted_by_tag is False
+
+
+def test_create_backup_with_empty_tags_sends_no_tags(client: Any, stubber: Stubber) -> None:
+    """Tags=[] would be refused (min 1) and would switch off CopyTagsToBackups."""
+    stubber.add_response(
+        "create_backup", {"Backup": make_backup(B1)},
+        expected_params={"FileSystemId": FS_ID, "ClientRequestToken": TOKEN},
+    )
+    fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags={})
+
+
+def test_create_backup_sends_user_tags_sorted_plus_the_token_tag(client: Any, stubber: Stubber) -> None:
+    stubber.add_response(
+        "create_backup",
+        {"Backup": make_backup(B1)},
+        expected_params={
+            "FileSystemId": FS_ID,
+            "ClientRequestToken": TOKEN,
+            "Tags": [
+                {"Key": "a", "Value": "1"},
+                {"Key": "b", "Value": "2"},
+                {"Key": fsx.TOKEN_TAG_KEY, "Value": TOKEN},
+            ],
+        },
+    )
+    fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags={"b": "2", "a": "1"})
+
+
+def test_create_backup_of_a_volume_sends_only_the_volume_id(client: Any, stubber: Stubber) -> None:
+    stubber.add_response(
+        "create_backup",
+        {"Backup": make_backup(B1, volume_id=VOL_ID, file_system_type="ONTAP")},
+        expected_params={"VolumeId": VOL_ID, "ClientRequestToken": TOKEN},
+    )
+    outcome = fsx.create_backup(client, file_system_id=None, volume_id=VOL_ID, token=TOKEN, tags=None)
+    assert outcome.backup["Volume"]["VolumeId"] == VOL_ID
+
+
+@pytest.mark.parametrize("code", ["BackupInProgress"])
+def test_backup_in_progress_is_busy(client: Any, stubber: Stubber, code: str) -> None:
+    client_error(stubber, "create_backup", code, "Another backup is already under way.")
+    with pytest.raises(fsx.BusyError, match="Another backup is already under way") as info:
+        fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags=None)
+    assert info.value.code == "BackupInProgress"
+
+
+@pytest.mark.parametrize(
+    "code,fs,vol,prop,target",
+    [
+        ("FileSystemNotFound", FS_ID, None, "file_system_id", FS_ID),
+        ("VolumeNotFound", None, VOL_ID, "volume_id", VOL_ID),
+    ],
+)
+def test_not_found_names_the_property_the_id_and_the_region(
+    client: Any, stubber: Stubber, code: str, fs: Optional[str], vol: Optional[str], prop: str, target: str
+) -> None:
+    client_error(stubber, "create_backup", code)
+    with pytest.raises(TargetNotFoundError) as info:
+        fsx.create_backup(client, file_system_id=fs, volume_id=vol, token=TOKEN, tags=None)
+    err = info.value
+    assert (err.property_name, err.target_id, err.region, err.request_id) == (prop, target, "us-east-1", REQ_ID)
+    assert str(err).startswith(f"{prop}: {target} was not found in region us-east-1")
+    assert REQ_ID in str(err)
+
+
+def test_unsupported_operation_is_an_ineligible_target(client: Any, stubber: Stubber) -> None:
+    client_error(stubber, "create_backup", "UnsupportedOperation", "ONTAP file system backup is unsupported.")
+    with pytest.raises(IneligibleTargetError) as info:
+        fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags=None)
+    assert info.value.property_name == "file_system_id"
+    assert "ONTAP file system backup is unsupported." in str(info.value)
+    assert FS_ID in str(info.value) and REQ_ID in str(info.value)
+
+
+def test_service_limit_names_the_limit(client: Any, stubber: Stubber) -> None:
+    client_error(
+        stubber, "create_backup", "ServiceLimitExceeded", "You have reached the backup limit.",
+        modeled={"Limit": "TOTAL_USER_INITIATED_BACKUPS"},
+    )
+    with pytest.raises(QuotaExceededError) as info:
+        fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags=None)
+    assert info.value.limit == "TOTAL_USER_INITIATED_BACKUPS"
+    text = str(info.value)
+    assert "account quota TOTAL_USER_INITIATED_BACKUPS reached" in text
+    assert "You have reached the backup limit." in text and FS_ID in text and REQ_ID in text
+
+
+@pytest.mark.parametrize("code,status", [("InternalServerError", 500), ("BadRequest", 400)])
+def test_other_create_errors_are_aws_api_errors_with_the_request_id(
+    client: Any, stubber: Stubber, code: str, status: int
+) -> None:
+    client_error(stubber, "create_backup", code, "boom", status=status)
+    with pytest.raises(AwsApiError) as info:
+        fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags=None)
+    assert (info.value.operation, info.value.code, info.value.request_id) == ("CreateBackup", code, REQ_ID)
+    assert str(info.value) == f"CreateBackup for {FS_ID} failed: {code}: boom (AWS request ID: {REQ_ID})"
+
+
+def _tag_search(stub: Stubber, backups: list[dict[str, Any]], *, volume: bool = False, next_token: Optional[str] = None,
+                after: Optional[str] = None) -> None:
+    filters = [{"Name": "backup-type", "Values": ["USER_INITIATED"]}]
+    filters.append({"Name": "volume-id", "Values": [VOL_ID]} if volume else {"Name": "file-system-id", "Values": [FS_ID]})
+    expected: dict[str, Any] = {"Filters": filters}
+    if after:
+        expected["NextToken"] = after
+    response: dict[str, Any] = {"Backups": backups}
+    if next_token:
+        response["NextToken"] = next_token
+    stub.add_response("describe_backups", response, expected_params=expected)
+
+
+def test_incompatible_token_adopts_the_backup_carrying_the_token_tag(client: Any, stubber: Stubber) -> None:
+    client_error(stubber, "create_backup", "IncompatibleParameterError", modeled={"Parameter": "Tags"})
+    other = make_backup(backup_id(2), "AVAILABLE", tags={fsx.TOKEN_TAG_KEY: "fsxb-someone-else"})
+    deleted = make_backup(backup_id(3), "DELETED", tags={fsx.TOKEN_TAG_KEY: TOKEN})
+    mine = make_backup(B1, "CREATING", tags={"old": "tag", fsx.TOKEN_TAG_KEY: TOKEN})
+    _tag_search(stubber, [other, deleted], next_token="cGFnZTI=")
+    _tag_search(stubber, [mine], after="cGFnZTI=")
+    outcome = fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags={"new": "tag"})
+    assert outcome.backup["BackupId"] == B1
+    assert outcome.adopted_by_tag is True
+
+
+def test_incompatible_token_searches_by_volume_for_a_volume(client: Any, stubber: Stubber) -> None:
+    client_error(stubber, "create_backup", "IncompatibleParameterError", modeled={"Parameter": "Tags"})
+    _tag_search(stubber, [make_backup(B1, tags={fsx.TOKEN_TAG_KEY: TOKEN}, volume_id=VOL_ID)], volume=True)
+    outcome = fsx.create_backup(client, file_system_id=None, volume_id=VOL_ID, token=TOKEN, tags={"a": "b"})
+    assert outcome.backup["BackupId"] == B1
+
+
+def test_incompatible_token_without_tag_match_retries_without_tags(client: Any, stubber: Stubber) -> None:
+    """The interrupted create was made without tags; the retry has tags: ask again as it was."""
+    client_error(stubber, "create_backup", "IncompatibleParameterError", modeled={"Parameter": "Tags"})
+    _tag_search(stubber, [])
+    stubber.add_response(
+        "create_backup", {"Backup": make_backup(B1)},
+        expected_params={"FileSystemId": FS_ID, "ClientRequestToken": TOKEN},
+    )
+    outcome = fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags={"a": "b"})
+    assert outcome.backup["BackupId"] == B1
+    assert outcome.adopted_by_tag is True
+
+
+def test_incompatible_token_retry_without_tags_busy_is_busy(client: Any, stubber: Stubber) -> None:
+    client_error(stubber, "create_backup", "IncompatibleParameterError", modeled={"Parameter": "Tags"})
+    _tag_search(stubber, [])
+    client_error(stubber, "create_backup", "BackupInProgress")
+    with pytest.raises(fsx.BusyError):
+        fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags={"a": "b"})
+
+
+def test_incompatible_token_is_an_api_error_when_nothing_matches(client: Any, stubber: Stubber) -> None:
+    client_error(stubber, "create_backup", "IncompatibleParameterError", "token reused", modeled={"Parameter": "Tags"})
+    _tag_search(stubber, [])
+    client_error(stubber, "create_backup", "IncompatibleParameterError", modeled={"Parameter": "Tags"})
+    with pytest.raises(AwsApiError) as info:
+        fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags={"a": "b"})
+    assert info.value.code == "IncompatibleParameterError"
+    assert "token reused" in str(info.value) and REQ_ID in str(info.value)
+
+
+def test_incompatible_token_without_tags_does_not_retry(client: Any, stubber: Stubber) -> None:
+    client_error(stubber, "create_backup", "IncompatibleParameterError", modeled={"Parameter": "FileSystemId"})
+    _tag_search(stubber, [])
+    with pytest.raises(AwsApiError, match="IncompatibleParameterError"):
+        fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags=None)
+
+
+# -------------------------------------------------------------------------------------------------
+# delete / tag / untag
+
+
+def test_delete_backup_sends_the_token(client: Any, stubber: Stubber) -> None:
+    stubber.add_response(
+        "delete_backup", {"BackupId": B1, "Lifecycle": "DELETED"},
+        expected_params={"BackupId": B1, "ClientRequestToken": "fsxd-tok"},
+    )
+    assert fsx.delete_backup(client, B1, "fsxd-tok") is True
+
+
+def test_delete_of_a_missing_backup_is_false(client: Any, stubber: Stubber) -> None:
+    client_error(stubber, "delete_backup", "BackupNotFound")
+    assert fsx.delete_backup(client, B1, "fsxd-tok") is False
+
+
+@pytest.mark.parametrize("code", ["BackupInProgress", "BackupBeingCopied"])
+def test_delete_of_a_busy_backup_is_busy(client: Any, stubber: Stubber, code: str) -> None:
+    client_error(stubber, "delete_backup", code, "busy now")
+    with pytest.raises(fsx.BusyError, match="busy now") as info:
+        fsx.delete_backup(client, B1, "fsxd-tok")
+    assert info.value.code == code
+
+
+@pytest.mark.parametrize("code", ["BackupRestoring", "BadRequest", "IncompatibleParameterError"])
+def test_other_delete_errors_are_api_errors(client: Any, stubber: Stubber, code: str) -> None:
+    modeled = {"Parameter": "x"} if code == "IncompatibleParameterError" else None
+    client_error(stubber, "delete_backup", code, "nope", modeled=modeled)
+    with pytest.raises(AwsApiError) as info:
+        fsx.delete_backup(client, B1, "fsxd-tok")
+    assert str(info.value) == f"DeleteBackup for {B1} failed: {code}: nope (AWS request ID: {REQ_ID})"
+
+
+def test_tag_and_untag_send_sorted_values_and_skip_empty(client: Any, stubber: Stubber) -> None:
+    arn = make_backup(B1)["ResourceARN"]
+    stubber.add_response("tag_resource", {}, expected_params={
+        "ResourceARN": arn, "Tags": [{"Key": "a", "Value": "1"}, {"Key": "z", "Value": "2"}]})
+    stubber.add_response("untag_resource", {}, expected_params={"ResourceARN": arn, "TagKeys": ["m", "x"]})
+    fsx.tag_backup(client, arn, {"z": "2", "a": "1"})
+    fsx.untag_backup(client, arn, {"x", "m"})
+    fsx.tag_backup(client, arn, {})  # no call queued: Stubber would fail on one
+    fsx.untag_backup(client, arn, [])
+
+
+def test_tag_errors_are_api_errors(client: Any, stubber: Stubber) -> None:
+    client_error(stubber, "tag_resource", "ResourceNotFound", modeled=None)
+    with pytest.raises(AwsApiError, match="TagResource for arn:.*ResourceNotFound"):
+        fsx.tag_backup(client, "arn:aws:fsx:us-east-1:123456789012:backup/" + B1, {"a": "b"})
+    client_error(stubber, "untag_resource", "NotServiceResourceError", modeled={"ResourceARN": "arn:aws:fsx:us-east-1:123456789012:backup/" + B1})
+    with pytest.raises(AwsApiError, match="UntagResource"):
+        fsx.untag_backup(client, "arn:aws:fsx:us-east-1:123456789012:backup/" + B1, ["a"])
+
+
+# -------------------------------------------------------------------------------------------------
+# finders
+
+
+def test_describe_backups_batches_by_50(client: Any, stubber: Stubber) -> None:
+    ids = [backup_id(n) for n in range(51)]
+    stubber.add_response("describe_backups", {"Backups": [make_backup(i) for i in ids[:50]]},
+                         expected_params={"BackupIds": ids[:50]})
+    stubber.add_response("describe_backups", {"Backups": [make_backup(ids[50], "AVAILABLE")]},
+                         expected_params={"BackupIds": ids[50:]})
+    found = fsx.describe_backups(client, ids + ids[:3])  # duplicates are asked once
+    assert list(found) == ids
+    assert found[ids[50]]["Lifecycle"] == "AVAILABLE"
+
+
+def test_describe_backups_falls_back_to_one_by_one_on_backup_not_found(client: Any, stubber: Stubber) -> None:
+    a, b, c = backup_id(1), backup_id(2), backup_id(3)
+    client_error(stubber, "describe_backups", "BackupNotFound", expected={"BackupIds": [a, b, c]})
+    stubber.add_response("describe_backups", {"Backups": [make_backup(a)]}, expected_params={"BackupIds": [a]})
+    client_error(stubber, "describe_backups", "BackupNotFound", expected={"BackupIds": [b]})
+    stubber.add_response("describe_backups", {"Backups": [make_backup(c, "DELETED")]}, expected_params={"BackupIds": [c]})
+    assert fsx.describe_backups(client, [a, b, c]) == {a: make_backup(a), b: None, c: None}
+
+
+def test_describe_backups_treats_an_id_missing_from_the_answer_as_gone(client: Any, stubber: Stubber) -> None:
+    stubber.add_response("describe_backups", {"Backups": []})
+    assert fsx.find_backup(client, B1) is None
+
+
+def test_describe_backups_raises_other_errors_unchanged(client: Any, stubber: Stubber) -> None:
+    client_error(stubber, "describe_backups", "InternalServerError", status=500)
+    with pytest.raises(botocore.exceptions.ClientError):
+        fsx.describe_backups(client, [B1])
+
+
+def test_describe_backups_of_nothing_makes_no_call(client: Any, stubber: Stubber) -> None:
+    assert fsx.describe_backups(client, []) == {}
+
+
+def test_describe_file_systems_batches_and_falls_back(client: Any, stubber: Stubber) -> None:
+    ids = [f"fs-{n:017x}" for n in range(52)]
+    stubber.add_response("describe_file_systems", {"FileSystems": [make_file_system(i) for i in ids[:50]]},
+                         expected_params={"FileSystemIds": ids[:50]})
+    client_error(stubber, "describe_file_systems", "FileSystemNotFound", expected={"FileSystemIds": ids[50:]})
+    stubber.add_response("describe_file_systems", {"FileSystems": [make_file_system(ids[50])]},
+                         expected_params={"FileSystemIds": [ids[50]]})
+    client_error(stubber, "describe_file_systems", "FileSystemNotFound", expected={"FileSystemIds": [ids[51]]})
+    found = fsx.describe_file_systems(client, ids)
+    assert [k for k, v in found.items() if v is None] == [ids[51]]
+    assert len(found) == 52
+
+
+def test_describe_volumes_batches_and_falls_back(client: Any, stubber: Stubber) -> None:
+    ids = [f"fsvol-{n:017x}" for n in range(51)]
+    client_error(stubber, "describe_volumes", "VolumeNotFound", expected={"VolumeIds": ids[:50]})
+    for i, vol in enumerate(ids[:50]):
+        if i == 7:
+            client_error(stubber, "describe_volumes", "VolumeNotFound", expected={"VolumeIds": [vol]})
+        else:
+            stubber.add_response("describe_volumes", {"Volumes": [make_volume(vol)]}, expected_params={"VolumeIds": [vol]})
+    stubber.add_response("describe_volumes", {"Volumes": []}, expected_params={"VolumeIds": ids[50:]})
+    found = fsx.describe_volumes(client, ids)
+    assert [k for k, v in found.items() if v is None] == [ids[7], ids[50]]
+
+
+def test_count_data_repository_associations_walks_pages_and_batches_20_values(client: Any, stubber: Stubber) -> None:
+    ids = [f"fs-{n:017x}" for n in range(21)]
+    first = {"Filters": [{"Name": "file-system-id", "Values": ids[:20]}], "MaxResults": 25}
+    stubber.add_response(
+        "describe_data_repository_associations",
+        {"Associations": [make_dra(1, ids[0]), make_dra(2, ids[0]), make_dra(3, FS_ID_2)], "NextToken": "bmV4dA=="},
+        expected_params=first,
+    )
+    stubber.add_response(
+        "describe_data_repository_associations",
+        {"Associations": [make_dra(4, ids[3])]},
+        expected_params={**first, "NextToken": "bmV4dA=="},
+    )
+    stubber.add_response(
+        "describe_data_repository_associations",
+        {"Associations": [make_dra(5, ids[20])]},
+        expected_params={"Filters": [{"Name": "file-system-id", "Values": ids[20:]}], "MaxResults": 25},
+    )
+    counts = fsx.count_data_repository_associations(client, ids)
+    assert counts[ids[0]] == 2 and counts[ids[3]] == 1 and counts[ids[20]] == 1
+    assert sum(counts.values()) == 4  # the unrelated file system's association is not counted
+    assert set(counts) == set(ids)
+
+
+def test_count_data_repository_associations_of_nothing_makes_no_call(client: Any, stubber: Stubber) -> None:
+    assert fsx.count_data_repository_associations(client, []) == {}
+
+
+# -------------------------------------------------------------------------------------------------
+# wait_for_backup (fake clock and sleep)
+
+
+def _describe(stub: Stubber, backup: dict[str, Any]) -> None:
+    stub.add_response("describe_backups", {"Backups": [backup]}, expected_params={"BackupIds": [backup["BackupId"]]})
+
+
+def test_wait_returns_the_available_backup_and_reports_progress(client: Any, stubber: Stubber, clock: FakeClock) -> None:
+    for percent in (0, 40):
+        _describe(stubber, make_backup(B1, "CREATING", percent=percent))
+    _describe(stubber, make_backup(B1, "AVAILABLE", percent=100))
+    seen: list[tuple[str, Any]] = []
+    backup = fsx.wait_for_backup(
+        client, B1, deadline=clock() + 600, clock=clock, sleep=clock.sleep,
+        on_progress=lambda b: seen.append((b["Lifecycle"], b.get("ProgressPercent"))),
+    )
+    assert backup["Lifecycle"] == "AVAILABLE"
+    assert seen == [("CREATING", 0), ("CREATING", 40), ("AVAILABLE", 100)]
+    assert clock.sleeps == [0.5, 0.5]
+
+
+def test_wait_raises_failed_with_aws_message(client: Any, stubber: Stubber, clock: FakeClock) -> None:
+    _describe(stubber, make_backup(B1, "FAILED", failure="The file system ran out of SSD capacity."))
+    with pytest.raises(BackupFailedError) as info:
+        fsx.wait_for_backup(client, B1, deadline=clock() + 600, clock=clock, sleep=clock.sleep)
+    assert info.value.backup_id == B1
+    assert info.value.reason == "The file system ran out of SSD capacity."
+    assert "The file system ran out of SSD capacity." in str(info.value)
+    assert f"aws fsx delete-backup --backup-id {B1}" in str(info.value)  # not deleted here
+
+
+@pytest.mark.parametrize("how", ["BackupNotFound", "DELETED"])
+def test_wait_raises_deleted_when_the_backup_vanishes(client: Any, stubber: Stubber, clock: FakeClock, how: str) -> None:
+    _describe(stubber, make_backup(B1, "CREATING"))
+    if how == "DELETED":
+        _describe(stubber, make_backup(B1, "DELETED"))
+    else:
+        client_error(stubber, "describe_backups", "BackupNotFound")
+    with pytest.raises(BackupDeletedError, match=f"{B1} was deleted outside Pulumi"):
+        fsx.wait_for_backup(client, B1, deadline=clock() + 600, clock=clock, sleep=clock.sleep)
+
+
+def test_wait_deadline_names_the_backup_and_its_last_lifecycle(client: Any, stubber: Stubber, clock: FakeClock) -> None:
+    _describe(stubber, make_backup(B1, "CREATING"))
+    _describe(stubber, make_backup(B1, "TRANSFERRING"))
+    _describe(stubber, make_backup(B1, "TRANSFERRING"))
+    with pytest.raises(BackupTimeoutError) as info:
+        fsx.wait_for_backup(client, B1, deadline=clock() + 1.0, clock=clock, sleep=clock.sleep)
+    assert (info.value.backup_id, info.value.lifecycle) == (B1, "TRANSFERRING")
+    assert f"FSx backup {B1} was still TRANSFERRING after 1s" in str(info.value)
+    assert sum(clock.sleeps) == pytest.approx(1.0)
+
+
+def test_wait_never_sleeps_past_the_deadline(client: Any, stubber: Stubber, clock: FakeClock) -> None:
+    _describe(stubber, make_backup(B1, "CREATING"))
+    _describe(stubber, make_backup(B1, "CREATING"))
+    with pytest.raises(BackupTimeoutError):
+        fsx.wait_for_backup(client, B1, deadline=clock() + 0.2, clock=clock, sleep=clock.sleep)
+    assert clock.sleeps == [pytest.approx(0.2)]
+
+
+def test_wait_keeps_polling_through_transient_errors(client: Any, stubber: Stubber, clock: FakeClock) -> None:
+    client_error(stubber, "describe_backups", "ThrottlingException")
+    client_error(stubber, "describe_backups", "InternalServerError", status=500)
+    _describe(stubber, make_backup(B1, "AVAILABLE"))
+    assert fsx.wait_for_backup(client, B1, deadline=clock() + 60, clock=clock, sleep=clock.sleep)["Lifecycle"] == "AVAILABLE"
+
+
+def test_wait_raises_fatal_errors_as_api_errors(client: Any, stubber: Stubber, clock: FakeClock) -> None:
+    client_error(stubber, "describe_backups", "AccessDeniedException", "not allowed")
+    with pytest.raises(AwsApiError) as info:
+        fsx.wait_for_backup(client, B1, deadline=clock() + 60, clock=clock, sleep=clock.sleep)
+    assert info.value.request_id == REQ_ID
+    assert str(info.value).startswith(f"DescribeBackups for {B1} failed: AccessDeniedException: not allowed")
+
+
+class _FlakyConnectionClient:
+    """describe_backups fails once with a connection error (after botocore's retries), then answers."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def describe_backups(self, **_: Any) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls == 1:
+            raise botocore.exceptions.EndpointConnectionError(endpoint_url="https://fsx.us-east-1.amazonaws.com")
+        return {"Backups": [make_backup(B1, "AVAILABLE")]}
+
+
+def test_connection_errors_are_transient() -> None:
+    err = botocore.exceptions.EndpointConnectionError(endpoint_url="https://x")
+    assert fsx.is_transient(err)
+    assert fsx.is_transient(botocore.exceptions.ReadTimeoutError(endpoint_url="https://x"))
+    assert not fsx.is_transient(ValueError("x"))
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: fsx.wait_for_backup catches only ClientError, so a connection "
+                   "error that is_transient() calls transient escapes raw instead of another poll")
+def test_wait_keeps_polling_through_connection_errors(clock: FakeClock) -> None:
+    flaky = _FlakyConnectionClient()
+    backup = fsx.wait_for_backup(flaky, B1, deadline=clock() + 60, clock=clock, sleep=clock.sleep)
+    assert backup["Lifecycle"] == "AVAILABLE" and flaky.calls == 2
+
+
+# -------------------------------------------------------------------------------------------------
+# poll_interval
+
+
+@pytest.mark.parametrize("age,interval", [(0, 0.5), (10, 0.5), (15, 0.5), (30, 1.0), (300, 10.0), (1800, 60.0), (1e6, 60.0)])
+def test_poll_interval_shape(age: float, interval: float) -> None:
+    assert fsx.poll_interval(age) == pytest.approx(interval)
+
+
+@fast_settings()
+@given(a=st.floats(0, 1e7), b=st.floats(0, 1e7))
+def test_poll_interval_is_bounded_and_monotonic(a: float, b: float) -> None:
+    lo, hi = sorted((a, b))
+    assert 0.5 <= fsx.poll_interval(lo) <= fsx.poll_interval(hi) <= 60.0
+
+
+def _polls_for(duration: float) -> int:
+    age, polls = 0.0, 0
+    while age < duration:
+        age += fsx.poll_interval(age)
+        polls += 1
+    return polls
+
+
+def test_a_two_hour_backup_costs_fewer_than_400_polls_and_a_short_one_is_seen_quickly() -> None:
+    assert _polls_for(2 * 3600) < 400
+    assert _polls_for(10) == 20  # detection lag under a second while young
+
+
+# -------------------------------------------------------------------------------------------------
+# every request matches the service model (names, lengths, enums, patterns)
+
+
+def _model_violations(shape: Any, value: Any, path: str) -> list[str]:
+    problems: list[str] = []
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return [f"{path}: not a structure"]
+        for name in shape.required_members:
+            if name not in value:
+                problems.append(f"{path}.{name}: required member missing")
+        for name, member in value.items():
+            if name not in shape.members:
+                problems.append(f"{path}.{name}: not a member of {shape.name}")
+            else:
+                problems += _model_violations(shape.members[name], member, f"{path}.{name}")
+    elif kind == "list":
+        problems += _length(shape, len(value), path)
+        for i, item in enumerate(value):
+            problems += _model_violations(shape.member, item, f"{path}[{i}]")
+    elif kind == "string":
+        if not isinstance(value, str):
+            return [f"{path}: {value!r} is not a string"]
+        problems += _length(shape, len(value), path)
+        if shape.enum and value not in shape.enum:
+            problems.append(f"{path}: {value!r} not in enum {shape.enum}")
+        pattern = shape.metadata.get("pattern")
+        if pattern and "\\p" not in pattern and not re.search(pattern, value):
+            problems.append(f"{path}: {value!r} does not match {pattern}")
+    elif kind == "integer":
+        problems += [f"{path}: {value} out of range"] if not (
+            shape.metadata.get("min", value) <= value <= shape.metadata.get("max", value)) else []
+    return problems
+
+
+def _length(shape: Any, size: int, path: str) -> list[str]:
+    lo, hi = shape.metadata.get("min", 0), shape.metadata.get("max", size)
+    return [] if lo <= size <= hi else [f"{path}: length {size} outside {lo}..{hi}"]
+
+
+def test_every_request_fsx_sends_fits_the_service_model(client: Any, stubber: Stubber, clock: FakeClock) -> None:
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        sent.append((model.name, copy.deepcopy(params)))
+
+    client.meta.events.register("provide-client-params.fsx", record)
+    arn = make_backup(B1)["ResourceARN"]
+    token = "fsxb-" + "a" * 40
+    ids = [backup_id(n) for n in range(55)]
+    fs_ids = [f"fs-{n:017x}" for n in range(25)]
+    tags = {"Name": "nightly", "team": "storage/ops", "k" * 128: "v" * 256}
+
+    stubber.add_response("create_backup", {"Backup": make_backup(B1)})
+    client_error(stubber, "create_backup", "IncompatibleParameterError", modeled={"Parameter": "Tags"})
+    stubber.add_response("describe_backups", {"Backups": []})
+    stubber.add_response("create_backup", {"Backup": make_backup(B1)})
+    stubber.add_response("create_backup", {"Backup": make_backup(B1, volume_id=VOL_ID)})
+    stubber.add_response("delete_backup", {"BackupId": B1, "Lifecycle": "DELETED"})
+    stubber.add_response("tag_resource", {})
+    stubber.add_response("untag_resource", {})
+    stubber.add_response("describe_backups", {"Backups": []})
+    stubber.add_response("describe_backups", {"Backups": []})
+    stubber.add_response("describe_file_systems", {"FileSystems": []})
+    stubber.add_response("describe_volumes", {"Volumes": []})
+    stubber.add_response("describe_data_repository_associations", {"Associations": [], "NextToken": "dG9rZW4="})
+    stubber.add_response("describe_data_repository_associations", {"Associations": []})
+    stubber.add_response("describe_data_repository_associations", {"Associations": []})
+    _describe(stubber, make_backup(B1, "AVAILABLE"))
+
+    fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=token, tags=tags)
+    fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=token, tags=tags)
+    fsx.create_backup(client, file_system_id=None, volume_id=VOL_ID, token=token, tags=None)
+    fsx.delete_backup(client, B1, "fsxd-" + "b" * 40)
+    fsx.tag_backup(client, arn, tags)
+    fsx.untag_backup(client, arn, tags)
+    fsx.describe_backups(client, ids)
+    fsx.describe_file_systems(client, [FS_ID])
+    fsx.describe_volumes(client, [VOL_ID])
+    fsx.count_data_repository_associations(client, fs_ids)
+    fsx.wait_for_backup(client, B1, deadline=clock() + 5, clock=clock, sleep=clock.sleep)
+
+    model = client.meta.service_model
+    assert {name for name, _ in sent} == {
+        "CreateBackup", "DescribeBackups", "DeleteBackup", "TagResource", "UntagResource",
+        "DescribeFileSystems", "DescribeVolumes", "DescribeDataRepositoryAssociations",
+    }
+    problems: list[str] = []
+    for name, params in sent:
+        shape = model.operation_model(name).input_shape
+        assert set(params) <= set(shape.members), f"{name}: {set(params) - set(shape.members)}"
+        problems += _model_violations(shape, params, name)
+    assert problems == []
+
+
+# -------------------------------------------------------------------------------------------------
+# clients and botocore's retries (RETRY_CONFIG) on fake HTTP responses
+
+
+def test_client_for_is_cached_per_region_and_uses_the_retry_config(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fsx, "_CLIENTS", {})
+    east = fsx.client_for("us-east-1")
+    assert fsx.client_for("us-east-1") is east
+    west = fsx.client_for("eu-west-1")
+    assert west is not east and fsx.client_region(west) == "eu-west-1"
+    assert east.meta.config.retries["mode"] == "standard"
+    # botocore's `max_attempts` counts retries: 10 retries = 11 attempts in all.
+    assert east.meta.config.retries["total_max_attempts"] == 11
+    assert "fsx-backup-component" in east.meta.config.user_agent_extra
+
+
+def test_client_for_honours_the_fsx_endpoint_variable(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fsx, "_CLIENTS", {})
+    monkeypatch.setenv("AWS_ENDPOINT_URL_FSX", "http://127.0.0.1:4599")
+    assert fsx.client_for("us-east-1").meta.endpoint_url == "http://127.0.0.1:4599"
+
+
+def test_known_regions_are_local_data(aws_env: None) -> None:
+    regions = fsx.known_regions()
+    assert {"us-east-1", "eu-west-1", "ap-southeast-2"} <= regions
+    assert "us-east-1a" not in regions
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
+
+
+def _http_answers(client: Any, answers: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Serve HTTP answers in order from `before-send`; returns the request bodies seen."""
+    bodies: list[dict[str, Any]] = []
+
+    def send(request: Any, **_: Any) -> AWSResponse:
+        bodies.append(json.loads(request.body))
+        status, body = answers[min(len(bodies) - 1, len(answers) - 1)]
+        headers = {"x-amzn-RequestId": f"req-{len(bodies)}", "Content-Type": "application/x-amz-json-1.1"}
+        return AWSResponse(request.url, status, headers, _Raw(json.dumps(body).encode()))
+
+    client.meta.events.register("before-send.fsx", send)
+    return bodies
+
+
+def _retrying_client(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[float]]:
+    slept: list[float] = []
+    monkeypatch.setattr("botocore.endpoint.time.sleep", slept.append)
+    return boto3.client("fsx", region_name="us-east-1", config=fsx.RETRY_CONFIG), slept
+
+
+def _wire_backup(lifecycle: str) -> dict[str, Any]:
+    return {"BackupId": B1, "Lifecycle": lifecycle, "Type": "USER_INITIATED", "CreationTime": 1.7e9,
+            "FileSystem": {"FileSystemId": FS_ID}}
+
+
+def test_internal_server_errors_are_retried_by_botocore_with_the_same_token(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, slept = _retrying_client(monkeypatch)
+    bodies = _http_answers(client, [(500, {"__type": "InternalServerError", "Message": "oops"})] * 3
+                           + [(200, {"Backup": _wire_backup("CREATING")})])
+    outcome = fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags=None)
+    assert outcome.backup["BackupId"] == B1
+    assert len(bodies) == 4 and len(slept) == 3
+    assert {b["ClientRequestToken"] for b in bodies} == {TOKEN}
+
+
+def test_internal_server_error_after_all_retries_is_an_api_error_with_the_request_id(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _ = _retrying_client(monkeypatch)
+    bodies = _http_answers(client, [(500, {"__type": "InternalServerError", "Message": "oops"})])
+    with pytest.raises(AwsApiError) as info:
+        fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags=None)
+    assert len(bodies) == 11  # RETRY_CONFIG: the first attempt and 10 retries
+    assert info.value.code == "InternalServerError" and info.value.request_id == "req-11"
+    assert "(AWS request ID: req-11)" in str(info.value)
+
+
+def test_throttling_is_retried_but_backup_in_progress_is_not(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, _ = _retrying_client(monkeypatch)
+    bodies = _http_answers(client, [(400, {"__type": "ThrottlingException", "Message": "slow down"}),
+                                    (400, {"__type": "BackupInProgress", "Message": "busy"})])
+    with pytest.raises(fsx.BusyError):
+        fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags=None)
+    assert len(bodies) == 2
+
+
+def test_error_helpers_read_the_botocore_error_shape() -> None:
+    exc = botocore.exceptions.ClientError(
+        {"Error": {"Code": "BackupNotFound", "Message": "m"}, "ResponseMetadata": {"RequestId": "r"}}, "DescribeBackups")
+    assert (fsx.error_code(exc), fsx.error_message(exc), fsx.request_id(exc)) == ("BackupNotFound", "m", "r")
+    translated = fsx.as_package_error(exc, B1)
+    assert isinstance(translated, AwsApiError) and translated.operation == "DescribeBackups"
+    own = BackupDeletedError(B1)
+    assert fsx.as_package_error(own, B1) is own
+    assert fsx.failure_reason(make_backup(B1, "FAILED")) == ""
+
