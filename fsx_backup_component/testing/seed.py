@@ -248,6 +248,8 @@ def apply_file_system_options(
         elif key == "kms_key_id":
             fs["KmsKeyId"] = value
         elif key == "copy_tags_to_backups":
+            if fs_type == "ONTAP":  # the model has the flag on ONTAP volumes, not file systems
+                raise ValueError("ONTAP: set copy_tags_to_backups on the volume (add_volume)")
             config["CopyTagsToBackups"] = bool(value)
         elif key == "automatic_backup_retention_days":
             config["AutomaticBackupRetentionDays"] = int(value)
