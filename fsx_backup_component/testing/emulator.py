@@ -602,7 +602,7 @@ class FsxEmulator:
             if volume is None:
                 raise FsxError("VolumeNotFound", f"Volume '{vol_id}' does not exist.")
             return state.file_systems[volume["FileSystemId"]], volume
-        fs = state.file_systems.get(fs_id)
+        fs = state.file_systems.get(str(fs_id))
         if fs is None:
             raise FsxError("FileSystemNotFound", f"File system '{fs_id}' does not exist.")
         return fs, None
@@ -1052,7 +1052,7 @@ def _tags_copied_to_backups(fs: Json, volume: Json | None) -> list[Json]:
         flag = (volume.get("OntapConfiguration") or {}).get("CopyTagsToBackups")
     else:
         source = fs
-        config = next(
+        config: Json = next(
             (fs[k] for k in ("LustreConfiguration", "WindowsConfiguration", "OpenZFSConfiguration") if k in fs),
             {},
         )

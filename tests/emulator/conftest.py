@@ -47,7 +47,7 @@ class ResponseChecker:
 
 
 def check_error_body(model: Any, body: dict[str, Any], status: int) -> list[str]:
-    code = body.get("__type")
+    code = str(body.get("__type"))
     generic = {"ThrottlingException", "UnknownOperationException", "SerializationException"}
     if code in generic:
         return [] if status == 400 else [f"{code} must be HTTP 400, got {status}"]

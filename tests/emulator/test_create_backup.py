@@ -32,7 +32,7 @@ def test_lustre_lifecycle_pending_creating_transferring_available(
     backup = client.create_backup(FileSystemId=fs_id)["Backup"]
     assert (backup["Lifecycle"], backup["ProgressPercent"], backup["Type"]) == ("PENDING", 0, "USER_INITIATED")
     assert backup["CreationTime"].timestamp() == pytest.approx(clock())
-    seen = []
+    seen: list[tuple[str, int]] = []
     for _ in range(10):  # sample at 0.5 s .. 9.5 s of a 10 s backup
         clock.advance(BACKUP_SECONDS / 10 if seen else BACKUP_SECONDS / 20)
         current = client.describe_backups(BackupIds=[backup["BackupId"]])["Backups"][0]
@@ -272,7 +272,8 @@ def test_lustre_linked_to_s3_is_unsupported(emu: FsxEmulator, client: Any, link:
         fs_id = emu.add_file_system("LUSTRE", deployment_type="PERSISTENT_2")
         emu.add_data_repository_association(fs_id, lifecycle="FAILED")
     else:
-        fs_id = emu.add_file_system("LUSTRE", deployment_type="PERSISTENT_1", **{link: "s3://bucket/p"})
+        fs_id = emu.add_file_system("LUSTRE", deployment_type="PERSISTENT_1")
+        emu.update_file_system(fs_id, **{link: "s3://bucket/p"})
     error = _create_error(client, FileSystemId=fs_id)
     assert error["Code"] == "UnsupportedOperation"
     assert "linked to an Amazon S3 data repository" in error["Message"]
@@ -282,7 +283,7 @@ def test_lustre_linked_to_s3_is_unsupported(emu: FsxEmulator, client: Any, link:
     "volume_kwargs",
     [{"ontap_volume_type": "DP"}, {"ontap_volume_type": "LS"}, {"flexcache_endpoint_type": "CACHE"}],
 )
-def test_ineligible_ontap_volumes(emu: FsxEmulator, client: Any, volume_kwargs: dict[str, str]) -> None:
+def test_ineligible_ontap_volumes(emu: FsxEmulator, client: Any, volume_kwargs: dict[str, Any]) -> None:
     vol = emu.add_volume(emu.add_file_system("ONTAP"), **volume_kwargs)
     assert _create_error(client, VolumeId=vol)["Code"] == "UnsupportedOperation"
 
