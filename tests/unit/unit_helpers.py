@@ -125,8 +125,15 @@ class FakeClock:
         self.advance(seconds)
 
     def condition_wait(self, _condition: threading.Condition, seconds: float) -> None:
-        """A ``WaitFn`` for BackupWatcher / Coalescer: single-threaded, time jumps instead of passing."""
-        self.sleep(seconds)
+        """A ``WaitFn`` for BackupWatcher / Coalescer: single-threaded, time jumps instead of passing.
+
+        Like a real wait it returns a hair *after* the time asked for: the waiters compare float
+        differences (``now - oldest >= window``), and ``1000.0 + 0.05 - 1000.0 < 0.05``, so a clock that
+        lands exactly on the requested time would spin forever on sub-ulp waits.
+        """
+        assert seconds >= 0, f"negative wait {seconds}"
+        self.sleeps.append(seconds)
+        self.advance(seconds + 1e-9)
 
 
 def fast_settings() -> Any:
