@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import ast
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,21 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 pytest_plugins = ["fsx_backup_component.testing.pytest_plugin"]
+
+if sys.version_info < (3, 12):
+    # CPython 3.11 keeps ast.parse's recursion bookkeeping in interpreter-global state
+    # (python/cpython#106905): two threads parsing at once corrupt it, and every later parse fails
+    # with "SystemError: AST constructor recursion depth mismatch". Python 3.11's traceback module
+    # calls ast.parse to place its ^^^ carets, and the engine harness formats tracebacks in program
+    # threads while pytest rewrites assertions in the main thread; serialize ast.parse.
+    _AST_PARSE_LOCK = threading.RLock()
+    _original_ast_parse = ast.parse
+
+    def _serialized_ast_parse(*args: Any, **kwargs: Any) -> Any:
+        with _AST_PARSE_LOCK:
+            return _original_ast_parse(*args, **kwargs)
+
+    ast.parse = _serialized_ast_parse  # type: ignore[assignment]
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import pulumi_aws.fsx  # noqa: F401 - imported here, once: program threads then never compile it
 import pytest
 
 from fsx_backup_component.testing import FsxEmulator

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 import pulumi
@@ -63,3 +64,12 @@ def write_calls(emu: Any) -> dict[str, int]:
 def emulator_ops(emu: Any) -> list[str]:
     """The emulator's operations in arrival order."""
     return [entry[2] for entry in emu.call_log]
+
+
+def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 10.0, interval: float = 0.02) -> None:
+    """Poll ``predicate`` until true; fail with ``what`` after ``timeout`` seconds (never hangs)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)

@@ -10,8 +10,8 @@ import pytest
 from e2e_helpers import (
     BACKUP_TYPE,
     READ_ONLY_RPCS,
-    WRITE_OPERATIONS,
     TARGET_KINDS,
+    WRITE_OPERATIONS,
     backup_program,
     emulator_ops,
     live_backups,

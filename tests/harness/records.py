@@ -209,12 +209,14 @@ class RunResult:
         return self
 
     def urn(self, name: str, type_prefix: str = "") -> str:
-        """The URN among this run's operations whose name is ``name`` (and type starts with ...)."""
+        """The URN this run touched (operation, error, check failure) whose name is ``name`` and whose
+        type starts with ``type_prefix``."""
+        known = dict.fromkeys([*self.ops, *self.errors, *self.check_failures, *self.outputs])
         found = [
-            u for u in self.ops if u.rsplit("::", 1)[-1] == name and u.split("::")[2].split("$")[-1].startswith(type_prefix)
+            u for u in known if u.rsplit("::", 1)[-1] == name and u.split("::")[2].split("$")[-1].startswith(type_prefix)
         ]
         if len(found) != 1:
-            raise KeyError(f"{len(found)} URNs named {name!r} ({type_prefix}) in {sorted(self.ops)}")
+            raise KeyError(f"{len(found)} URNs named {name!r} ({type_prefix}) in {sorted(known)}")
         return found[0]
 
     def outputs_of(self, name: str, type_prefix: str = "") -> dict[str, Any]:
