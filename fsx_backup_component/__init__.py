@@ -5,7 +5,6 @@
 """
 
 from .component import FsxBackup, FsxBackupArgs
-from .prechange import PreChangeBackup
 from .errors import (
     AwsApiError,
     BackupDeletedError,
@@ -18,6 +17,7 @@ from .errors import (
     QuotaExceededError,
     TargetNotFoundError,
 )
+from .prechange import PreChangeBackup
 
 __all__ = [
     "AwsApiError",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, fields
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence, Union
 
 import pulumi
 import pulumi.dynamic
@@ -53,7 +53,12 @@ class FsxBackupArgs:
     region: Optional[pulumi.Input[str]] = None
     """AWS region; default: the `aws:region` stack config, else AWS_REGION / the profile's region."""
     retain_on_delete: bool = False
-    """Keep the backup in AWS when the resource is deleted (destroy, replacement)."""
+    """Keep the backup (and its copies) in AWS when the resource is deleted (destroy, replacement)."""
+    copy_to_regions: Optional[pulumi.Input[Sequence[pulumi.Input[Union[str, Mapping[str, Any]]]]]] = None
+    """Regions to copy the backup to once it is AVAILABLE, for disaster recovery: region names, or
+    ``{"region": "us-west-2", "kms_key_id": "arn:aws:kms:us-west-2:...:key/..."}`` maps."""
+    copy_tags: bool = True
+    """Copy the backup's tags to its copies."""
 
 
 class _Backup(pulumi.dynamic.Resource, module="fsx-backup", name="Backup"):
@@ -70,12 +75,13 @@ class _Backup(pulumi.dynamic.Resource, module="fsx-backup", name="Backup"):
     kms_key_id: pulumi.Output[Optional[str]]
     tags: pulumi.Output[Mapping[str, str]]
     client_request_token: pulumi.Output[str]
+    copies: pulumi.Output[list[Mapping[str, Any]]]
 
     def __init__(self, name: str, props: Mapping[str, Any], opts: pulumi.ResourceOptions) -> None:
         outputs = dict.fromkeys(
             (
                 "backup_id", "backup_arn", "lifecycle", "file_system_id", "volume_id", "file_system_type",
-                "resource_type", "creation_time", "kms_key_id", "client_request_token",
+                "resource_type", "creation_time", "kms_key_id", "client_request_token", "copies",
             )
         )
         super().__init__(BackupProvider(), name, {**outputs, **props}, opts)
@@ -105,6 +111,8 @@ class FsxBackup(pulumi.ComponentResource):
     kms_key_id: pulumi.Output[Optional[str]]
     tags: pulumi.Output[Mapping[str, str]]
     client_request_token: pulumi.Output[str]
+    copies: pulumi.Output[list[Mapping[str, Any]]]
+    """One entry per `copy_to_regions` destination: region, backup_id, backup_arn, lifecycle, kms_key_id."""
 
     def __init__(
         self,
@@ -134,6 +142,8 @@ class FsxBackup(pulumi.ComponentResource):
                 "triggers": args.triggers,
                 "timeout_seconds": args.timeout_seconds,
                 "region": args.region,
+                "copy_to_regions": args.copy_to_regions,
+                "copy_tags": args.copy_tags,
             },
             child_opts,
         )
@@ -149,13 +159,14 @@ class FsxBackup(pulumi.ComponentResource):
         self.kms_key_id = b.kms_key_id
         self.tags = b.tags
         self.client_request_token = b.client_request_token
+        self.copies = b.copies.apply(lambda copies: copies or [])
         self.register_outputs(
             {
                 name: getattr(self, name)
                 for name in (
                     "backup_id", "backup_arn", "lifecycle", "file_system_id", "volume_id",
                     "file_system_type", "resource_type", "creation_time", "kms_key_id", "tags",
-                    "client_request_token",
+                    "client_request_token", "copies",
                 )
             }
         )

@@ -281,3 +281,64 @@ def check_volume(facts: VolumeFacts, prop: str = "volume_id") -> list[Failure]:
             )
         )
     return failures
+
+
+KMS_KEY_RE = re.compile(
+    r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias/[A-Za-z0-9/_-]+"
+    r"|arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):\d{12}:(?:key/[A-Za-z0-9-]+|alias/[A-Za-z0-9/_-]+))$"
+)
+
+
+def check_copy_destinations(
+    value: Any,
+    *,
+    source_region: str,
+    known_regions: frozenset[str],
+    partition_of: Any,
+) -> list[Failure]:
+    """`copy_to_regions`: known regions of the source's partition, each once, KMS keys well formed
+    and in the destination region (section 6)."""
+    if value is None:
+        return []
+    prop = "copy_to_regions"
+    if not isinstance(value, (list, tuple)):
+        return [Failure(prop, "must be a list of regions, or of {region, kms_key_id} maps")]
+    failures: list[Failure] = []
+    seen: set[str] = set()
+    for item in value:
+        region, kms = (item, None) if isinstance(item, str) else (
+            (item.get("region"), item.get("kms_key_id")) if isinstance(item, Mapping) else (None, None)
+        )
+        if not isinstance(region, str) or not REGION_RE.match(region):
+            failures.append(Failure(prop, f"{item!r} is not a region name such as us-west-2"))
+            continue
+        if region in seen:
+            failures.append(Failure(prop, f"{region} is listed twice; one copy per region"))
+        seen.add(region)
+        if region not in known_regions:
+            failures.append(Failure(prop, f"{region} is not a region where FSx is available"))
+            continue
+        if partition_of(region) != partition_of(source_region):
+            failures.append(
+                Failure(
+                    prop,
+                    f"{region} is in partition {partition_of(region)} but the backup is in "
+                    f"{source_region} ({partition_of(source_region)}); FSx copies backups within one "
+                    "partition only",
+                )
+            )
+        if kms is not None:
+            match = KMS_KEY_RE.match(kms) if isinstance(kms, str) else None
+            if match is None:
+                failures.append(
+                    Failure(prop, f"kms_key_id {kms!r} for {region} is not a KMS key ID, alias or ARN")
+                )
+            elif match.group("region") and match.group("region") != region:
+                failures.append(
+                    Failure(
+                        prop,
+                        f"kms_key_id for {region} is a key of {match.group('region')}; the copy is "
+                        f"encrypted in {region}, so give a key of {region}",
+                    )
+                )
+    return failures

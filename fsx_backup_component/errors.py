@@ -123,6 +123,31 @@ class QuotaExceededError(FsxBackupError):
         )
 
 
+class CopyRefusedError(FsxBackupError):
+    """FSx refused to copy a backup to another region (region, KMS key, Multi-AZ, partition...)."""
+
+    _ADVICE = {
+        "InvalidRegion": "Copies stay within one partition and cannot target opt-in regions; "
+        "pick another region in `copy_to_regions`.",
+        "InvalidDestinationKmsKey": "Give a KMS key of the destination region that FSx may use.",
+        "InvalidSourceKmsKey": "The source backup's KMS key cannot be used for the copy.",
+        "IncompatibleRegionForMultiAZ": "Multi-AZ Windows backups can only be copied to regions that "
+        "support Multi-AZ file systems.",
+        "UnsupportedOperation": "FSx does not copy this kind of backup.",
+    }
+
+    def __init__(
+        self, code: str, message: str, backup_id: str, region: str, *, request_id: Optional[str] = None
+    ) -> None:
+        self.code = code
+        self.region = region
+        advice = self._ADVICE.get(code, "")
+        super().__init__(
+            f"copy_to_regions: FSx refused to copy {backup_id} to {region}: {code}: {message}. {advice}".rstrip(),
+            request_id=request_id,
+        )
+
+
 class AwsApiError(FsxBackupError):
     """Any other FSx API error, with its code, message and request ID."""
 

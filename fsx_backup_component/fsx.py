@@ -23,6 +23,7 @@ from .errors import (
     BackupDeletedError,
     BackupFailedError,
     BackupTimeoutError,
+    CopyRefusedError,
     FsxBackupError,
     IneligibleTargetError,
     QuotaExceededError,
@@ -123,6 +124,14 @@ def known_regions() -> frozenset[str]:
             regions.update(session.get_available_regions("fsx", partition_name=partition))
         _KNOWN_REGIONS = frozenset(regions)
     return _KNOWN_REGIONS
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition of a region (aws, aws-cn, aws-us-gov, ...) from botocore's local data."""
+    try:
+        return str(boto3.session.Session().get_partition_for_region(region))
+    except Exception:  # noqa: BLE001 - unknown to botocore: treat as its own partition
+        return f"unknown:{region}"
 
 
 def client_region(client: Any) -> str:
@@ -377,6 +386,50 @@ def _translate_create_error(exc: ClientError, prop: str, target: str, region: st
         limit = str(exc.response.get("Limit") or exc.response.get("Error", {}).get("Limit") or "unknown")
         return QuotaExceededError(limit, target, message, request_id=rid)
     return _api_error("CreateBackup", exc, target)
+
+
+# CopyBackup answers that mean "not now": at most 5 copies in progress per destination region, and a
+# source that is not AVAILABLE yet (section 6). The caller waits and asks again with the same token.
+COPY_BUSY_LIMITS = frozenset({"TOTAL_IN_PROGRESS_COPY_BACKUPS"})
+
+
+def copy_backup(
+    client: Any,
+    *,
+    source_backup_id: str,
+    source_region: str,
+    token: str,
+    kms_key_id: Optional[str],
+    copy_tags: bool,
+    tags: Optional[Mapping[str, str]],
+) -> Backup:
+    """CopyBackup, called with a client of the DESTINATION region. Returns the copy FSx associates
+    with the token (any lifecycle). BusyError when FSx says to wait; package errors otherwise."""
+    request: dict[str, Any] = {
+        "SourceBackupId": source_backup_id,
+        "SourceRegion": source_region,
+        "ClientRequestToken": token,
+        "CopyTags": copy_tags,
+    }
+    if kms_key_id:
+        request["KmsKeyId"] = kms_key_id
+    if tags:
+        request["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+    destination = client_region(client)
+    subject = f"{source_backup_id} -> {destination}"
+    try:
+        return dict(client.copy_backup(**request)["Backup"])
+    except ClientError as exc:
+        code, message, rid = error_code(exc), error_message(exc), request_id(exc)
+        limit = str(exc.response.get("Limit") or exc.response.get("Error", {}).get("Limit") or "")
+        if code == "SourceBackupUnavailable" or (code == "ServiceLimitExceeded" and limit in COPY_BUSY_LIMITS):
+            raise BusyError(code, message) from exc
+        if code == "ServiceLimitExceeded":
+            raise QuotaExceededError(limit or "unknown", subject, message, request_id=rid) from exc
+        if code in ("InvalidRegion", "InvalidDestinationKmsKey", "InvalidSourceKmsKey",
+                    "IncompatibleRegionForMultiAZ", "UnsupportedOperation"):
+            raise CopyRefusedError(code, message, source_backup_id, destination, request_id=rid) from exc
+        raise _api_error("CopyBackup", exc, subject) from exc
 
 
 def delete_backup(client: Any, backup_id: str, token: str) -> bool:

@@ -280,3 +280,134 @@ class ProgressReporter:
         self._last, self._last_at = state, now
         shown = f" {percent}%" if percent is not None else ""
         self._emit(f"FSx backup {backup.get('BackupId', '?')}: {lifecycle}{shown}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-region copies (disaster recovery). Every copy is made with a client of its destination
+# region, with its own deterministic token, and waited on by that region's shared watcher.
+
+ClientFor = Callable[[str], Any]
+
+
+def copy_key(destination: Mapping[str, Any]) -> str:
+    """A destination as the token sees it: a new KMS key for a region means a new copy."""
+    return f"{destination['region']}|{destination.get('kms_key_id') or ''}"
+
+
+def make_copies(
+    source_client: Any,
+    source: Backup,
+    destinations: list[Mapping[str, Any]],
+    *,
+    resource_urn: str,
+    generation: str,
+    copy_tags: bool,
+    deadline: float,
+    runtime: Runtime,
+    client_for: ClientFor,
+    on_progress: Optional[ProgressCallback] = None,
+) -> list[dict[str, Any]]:
+    """Copy an AVAILABLE backup to each destination region; return once every copy is AVAILABLE.
+
+    All copies are started before any is waited on, so they run side by side.
+    """
+    source_region = fsx.client_region(source_client)
+    started: list[tuple[Mapping[str, Any], Any, Backup]] = []
+    for destination in destinations:
+        client = client_for(destination["region"])
+        copy = _start_copy(
+            client, source, destination, source_region=source_region, resource_urn=resource_urn,
+            generation=generation, copy_tags=copy_tags, deadline=deadline, runtime=runtime,
+        )
+        started.append((destination, client, copy))
+    copies = []
+    for destination, client, copy in started:
+        if copy["Lifecycle"] != fsx.BACKUP_DONE_STATE:
+            copy = runtime.watcher(client).wait(
+                copy["BackupId"], deadline=deadline, on_progress=on_progress, initial=copy
+            )
+        if copy["Lifecycle"] == fsx.BACKUP_FAILED_STATE:
+            deleted = _delete_quietly(client, copy["BackupId"])
+            raise BackupFailedError(copy["BackupId"], fsx.failure_reason(copy), deleted=deleted)
+        copies.append(copy_state(destination, copy))
+    return copies
+
+
+def _start_copy(
+    client: Any,
+    source: Backup,
+    destination: Mapping[str, Any],
+    *,
+    source_region: str,
+    resource_urn: str,
+    generation: str,
+    copy_tags: bool,
+    deadline: float,
+    runtime: Runtime,
+) -> Backup:
+    started = runtime.clock()
+    pause = BUSY_FIRST_WAIT
+    material = f"{generation}|copy|{copy_key(destination)}|{source['BackupId']}"
+    attempt = 0
+    while attempt < MAX_TOKEN_ATTEMPTS:
+        token = derive_token(resource_urn, material, attempt)
+        try:
+            copy = fsx.copy_backup(
+                client,
+                source_backup_id=source["BackupId"],
+                source_region=source_region,
+                token=token,
+                kms_key_id=destination.get("kms_key_id"),
+                copy_tags=copy_tags,
+                tags=None,
+            )
+        except fsx.BusyError as busy:
+            # At most 5 copies in progress per destination region (section 6): wait, do not fail.
+            now = runtime.clock()
+            if now >= deadline:
+                raise FsxBackupError(
+                    f"copy_to_regions: copying {source['BackupId']} to {destination['region']}: FSx kept "
+                    f"answering {busy.code} for {now - started:.0f}s (the `timeout_seconds` deadline). "
+                    "Run `pulumi up` again later."
+                ) from None
+            runtime.sleep(min(pause, max(0.0, deadline - now)))
+            pause = min(BUSY_MAX_WAIT, pause * 1.5)
+            continue
+        if copy["Lifecycle"] in (fsx.BACKUP_DELETED_STATE, fsx.BACKUP_FAILED_STATE):
+            if copy["Lifecycle"] == fsx.BACKUP_FAILED_STATE:
+                _delete_quietly(client, copy["BackupId"])
+            attempt += 1
+            continue
+        return copy
+    raise FsxBackupError(
+        f"copy_to_regions: the first {MAX_TOKEN_ATTEMPTS} copy tokens for {destination['region']} all "
+        "name deleted or failed copies. Change `triggers` to start a new generation."
+    )
+
+
+def copy_state(destination: Mapping[str, Any], copy: Backup) -> dict[str, Any]:
+    return {
+        "region": destination["region"],
+        "requested_kms_key_id": destination.get("kms_key_id"),
+        "backup_id": copy["BackupId"],
+        "backup_arn": copy.get("ResourceARN"),
+        "lifecycle": copy["Lifecycle"],
+        "kms_key_id": copy.get("KmsKeyId"),
+    }
+
+
+def refresh_copies(copies: list[Mapping[str, Any]], client_for: ClientFor) -> list[dict[str, Any]]:
+    """The copies that still exist, as AWS reports them now (a copy deleted out of band drops out)."""
+    alive = []
+    for copy in copies:
+        live = fsx.find_backup(client_for(copy["region"]), copy["backup_id"])
+        if live is not None:
+            alive.append({**copy, "lifecycle": live["Lifecycle"], "kms_key_id": live.get("KmsKeyId")})
+    return alive
+
+
+def remove_copies(
+    copies: list[Mapping[str, Any]], *, client_for: ClientFor, deadline: float, runtime: Runtime
+) -> None:
+    for copy in copies:
+        remove_backup(client_for(copy["region"]), copy["backup_id"], deadline=deadline, runtime=runtime)

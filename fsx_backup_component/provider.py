@@ -41,9 +41,13 @@ TAGS = "tags"
 TRIGGERS = "triggers"
 TIMEOUT_SECONDS = "timeout_seconds"
 REGION = "region"
+COPY_TO_REGIONS = "copy_to_regions"
+COPY_TAGS = "copy_tags"
+COPIES = "copies"
 
 INPUT_KEYS = (
     RESOURCE_URN, TARGET_FILE_SYSTEM_ID, TARGET_VOLUME_ID, TARGET_FACTS, TAGS, TRIGGERS, TIMEOUT_SECONDS, REGION,
+    COPY_TO_REGIONS, COPY_TAGS,
 )
 # A change of any of these is a new generation: a new backup replaces the old one.
 REPLACE_KEYS = (TARGET_FILE_SYSTEM_ID, TARGET_VOLUME_ID, TRIGGERS, REGION)
@@ -62,6 +66,8 @@ class BackupInputs(TypedDict, total=False):
     triggers: Any
     timeout_seconds: float
     region: Optional[str]
+    copy_to_regions: list[dict[str, Optional[str]]]
+    copy_tags: bool
 
 
 class BackupState(BackupInputs, total=False):
@@ -80,6 +86,7 @@ class BackupState(BackupInputs, total=False):
     token_attempt: int
     managed_tags: dict[str, str]
     resolved_region: str
+    copies: list[dict[str, Any]]
 
 
 _RUNTIME = operations.Runtime()
@@ -168,7 +175,12 @@ class BackupProvider(ResourceProvider):
             ]
         if region not in fsx.known_regions():
             return [Failure("region", f"{region!r} is not a region where FSx is available (e.g. us-east-1)")]
-        return self._eligibility_failures(inputs, region)
+        copies = inputs.get(COPY_TO_REGIONS)
+        if not _unknown(copies):
+            failures += eligibility.check_copy_destinations(
+                copies, source_region=region, known_regions=fsx.known_regions(), partition_of=fsx.partition_of
+            )
+        return failures + self._eligibility_failures(inputs, region)
 
     def _eligibility_failures(self, inputs: Mapping[str, Any], region: str) -> list[Failure]:
         fs_id, vol_id = inputs.get(TARGET_FILE_SYSTEM_ID), inputs.get(TARGET_VOLUME_ID)
@@ -207,6 +219,8 @@ class BackupProvider(ResourceProvider):
             changed.append(TIMEOUT_SECONDS)
         if _changed(olds.get(TARGET_FACTS), news.get(TARGET_FACTS)):
             changed.append(TARGET_FACTS)
+        if _copies_differ(olds, news):
+            changed.append(COPY_TO_REGIONS)
         # resource_urn and __provider never cause a diff: same resource, same provider class.
         return DiffResult(
             changes=bool(changed),
@@ -233,7 +247,36 @@ class BackupProvider(ResourceProvider):
             backup = operations.reconcile_tags(client, backup, desired=desired, previously_managed=previously)
             state[TAGS] = operations.user_tags(backup)
         state[MANAGED_TAGS] = dict(desired)
+        if _copies_differ(olds, news):
+            state[COPIES] = self._reconcile_copies(id_, state, olds)
         return UpdateResult(outs=state)
+
+    def _reconcile_copies(self, id_: str, state: Mapping[str, Any], olds: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Make copies match `copy_to_regions`: copy to new (or out-of-band deleted) destinations,
+        delete copies of destinations no longer wanted."""
+        wanted = _destinations(state.get(COPY_TO_REGIONS))
+        existing = list(olds.get(COPIES) or [])
+        wanted_keys = {operations.copy_key(d) for d in wanted}
+        keep = [c for c in existing if _copy_key_of(c) in wanted_keys]
+        drop = [c for c in existing if _copy_key_of(c) not in wanted_keys]
+        missing = [d for d in wanted if operations.copy_key(d) not in {_copy_key_of(c) for c in keep}]
+        deadline = self._deadline(state)
+        operations.remove_copies(drop, client_for=fsx.client_for, deadline=deadline, runtime=_RUNTIME)
+        if missing:
+            source_client = fsx.client_for(state.get("resolved_region") or self._region(state))
+            source = fsx.find_backup(source_client, id_)
+            if source is None:
+                raise FsxBackupError(
+                    f"FSx backup {id_} no longer exists, so it cannot be copied. Run `pulumi refresh` and "
+                    "then `pulumi up` to take a new backup."
+                )
+            keep += operations.make_copies(
+                source_client, source, missing, resource_urn=str(state[RESOURCE_URN]),
+                generation=_generation(state), copy_tags=_copy_tags(state), deadline=deadline,
+                runtime=_RUNTIME, client_for=fsx.client_for,
+            )
+        order = {operations.copy_key(d): i for i, d in enumerate(wanted)}
+        return sorted(keep, key=lambda c: order.get(_copy_key_of(c), len(order)))
 
     # -- create / read / delete ---------------------------------------------------------------
 
@@ -246,8 +289,9 @@ class BackupProvider(ResourceProvider):
         client = fsx.client_for(region)
         urn = str(inputs[RESOURCE_URN])
         fs_id, vol_id = inputs.get(TARGET_FILE_SYSTEM_ID), inputs.get(TARGET_VOLUME_ID)
-        generation = generation_key(file_system_id=fs_id, volume_id=vol_id, triggers=inputs.get(TRIGGERS))
+        generation = _generation(inputs)
         reporter = operations.ProgressReporter(lambda message: _ENGINE_LOG.info(urn, message))
+        deadline = self._deadline(inputs)
         taken = operations.take_backup(
             client,
             resource_urn=urn,
@@ -255,13 +299,20 @@ class BackupProvider(ResourceProvider):
             file_system_id=fs_id,
             volume_id=vol_id,
             tags=inputs.get(TAGS) or None,
-            deadline=self._deadline(inputs),
+            deadline=deadline,
             runtime=_RUNTIME,
             on_progress=reporter,
         )
         outs = backup_state(inputs, taken.backup, region=fsx.client_region(client))
         outs["client_request_token"] = taken.token
         outs["token_attempt"] = taken.attempt
+        destinations = _destinations(inputs.get(COPY_TO_REGIONS))
+        if destinations:
+            outs[COPIES] = operations.make_copies(
+                client, taken.backup, destinations, resource_urn=urn, generation=generation,
+                copy_tags=_copy_tags(inputs), deadline=deadline, runtime=_RUNTIME,
+                client_for=fsx.client_for, on_progress=reporter,
+            )
         return CreateResult(id_=taken.backup["BackupId"], outs=outs)
 
     def _syntax_failures(self, inputs: Mapping[str, Any]) -> list[Failure]:
@@ -290,14 +341,58 @@ class BackupProvider(ResourceProvider):
         for key in ("client_request_token", "token_attempt", MANAGED_TAGS):
             if key in state:
                 outs[key] = state[key]
+        outs[COPIES] = operations.refresh_copies(list(state.get(COPIES) or []), fsx.client_for)
         return ReadResult(id_=id_, outs=outs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         state = {k: _unwrap(v) for k, v in props.items()}
         region = state.get("resolved_region") or self._region(state)
-        operations.remove_backup(
-            fsx.client_for(region), id_, deadline=self._deadline(state), runtime=_RUNTIME
+        deadline = self._deadline(state)
+        # Copies first: FSx refuses to delete a source while a copy of it is in progress.
+        operations.remove_copies(
+            list(state.get(COPIES) or []), client_for=fsx.client_for, deadline=deadline, runtime=_RUNTIME
         )
+        operations.remove_backup(fsx.client_for(region), id_, deadline=deadline, runtime=_RUNTIME)
+
+
+def _generation(inputs: Mapping[str, Any]) -> str:
+    return generation_key(
+        file_system_id=inputs.get(TARGET_FILE_SYSTEM_ID),
+        volume_id=inputs.get(TARGET_VOLUME_ID),
+        triggers=inputs.get(TRIGGERS),
+    )
+
+
+def _copy_tags(inputs: Mapping[str, Any]) -> bool:
+    value = inputs.get(COPY_TAGS)
+    return True if value is None else bool(value)
+
+
+def _destinations(value: Any) -> list[dict[str, Any]]:
+    """`copy_to_regions` as a list of {"region", "kms_key_id"}; plain strings are regions."""
+    destinations = []
+    for item in _unwrap(value) or []:
+        item = _unwrap(item)
+        if isinstance(item, str):
+            destinations.append({"region": item, "kms_key_id": None})
+        elif isinstance(item, Mapping):
+            destinations.append({"region": item.get("region"), "kms_key_id": item.get("kms_key_id")})
+    return destinations
+
+
+def _copy_key_of(copy: Mapping[str, Any]) -> str:
+    return operations.copy_key({"region": copy.get("region"), "kms_key_id": copy.get("requested_kms_key_id")})
+
+
+def _copies_differ(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    """Wanted destinations differ from the copies in state (a change of input, or a copy deleted
+    outside Pulumi and dropped by refresh)."""
+    new_value = news.get(COPY_TO_REGIONS)
+    if _unknown(new_value):
+        return True
+    wanted = sorted(operations.copy_key(d) for d in _destinations(new_value))
+    have = sorted(_copy_key_of(c) for c in olds.get(COPIES) or [])
+    return wanted != have
 
 
 def _pick(values: Mapping[str, Any], cls: type) -> dict[str, Any]:
