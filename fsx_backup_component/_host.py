@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import gc
 import os
+import queue
 import sys
 import threading
+import time
 from typing import Any, Optional
 
 HOST_MAIN_MODULE = "pulumi.dynamic.__main__"
@@ -72,11 +74,16 @@ def widen_host_thread_pool(workers: Optional[int] = None) -> Optional[int]:
 
 
 class EngineLog:
-    """Sends ephemeral status messages for a resource to the engine's Log service, if one is known."""
+    """Sends ephemeral status messages for a resource to the engine's Log service, if one is known.
+
+    Messages are queued and sent by one daemon thread: a slow or absent engine must never slow down
+    the poller that reports progress (it calls ``info`` while other waits depend on it).
+    """
 
     def __init__(self, address: Optional[str]) -> None:
         self._address = address
-        self._stub: Any = None
+        self._queue: "queue.Queue[tuple[str, str, bool]]" = queue.Queue(maxsize=1000)
+        self._thread: Optional[threading.Thread] = None
         self._lock = threading.Lock()
         self._broken = False
 
@@ -93,26 +100,48 @@ class EngineLog:
     def info(self, urn: str, message: str, *, ephemeral: bool = True) -> None:
         if not self.enabled:
             return
+        self._ensure_sender()
         try:
-            from pulumi.runtime.proto import engine_pb2
+            self._queue.put_nowait((urn, message, ephemeral))
+        except queue.Full:
+            pass  # progress is best effort; dropping a status line is better than blocking
 
-            stub = self._get_stub()
-            stub.Log(
-                engine_pb2.LogRequest(
-                    severity=engine_pb2.INFO, message=message, urn=urn, ephemeral=ephemeral
-                ),
-                timeout=5,
-            )
-        except Exception as exc:  # noqa: BLE001 - progress must never fail a backup
-            self._broken = True
-            print(f"fsx-backup-component: progress messages disabled: {exc}", file=sys.stderr)
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until queued messages are sent (tests)."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
 
-    def _get_stub(self) -> Any:
+    def _ensure_sender(self) -> None:
         with self._lock:
-            if self._stub is None:
-                import grpc
-                from pulumi.runtime.proto import engine_pb2_grpc
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._send_loop, name="fsx-backup-engine-log", daemon=True)
+                self._thread.start()
 
-                channel = grpc.insecure_channel(self._address)
-                self._stub = engine_pb2_grpc.EngineStub(channel)
-            return self._stub
+    def _send_loop(self) -> None:
+        try:
+            import grpc
+            from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
+
+            stub = engine_pb2_grpc.EngineStub(grpc.insecure_channel(self._address))
+        except Exception as exc:  # noqa: BLE001 - progress must never fail a backup
+            self._disable(exc)
+            return
+        while True:
+            urn, message, ephemeral = self._queue.get()
+            try:
+                if not self._broken:
+                    stub.Log(
+                        engine_pb2.LogRequest(
+                            severity=engine_pb2.INFO, message=message, urn=urn, ephemeral=ephemeral
+                        ),
+                        timeout=5,
+                    )
+            except Exception as exc:  # noqa: BLE001
+                self._disable(exc)
+            finally:
+                self._queue.task_done()
+
+    def _disable(self, exc: BaseException) -> None:
+        self._broken = True
+        print(f"fsx-backup-component: progress messages disabled: {exc}", file=sys.stderr)

@@ -8,6 +8,7 @@ error hierarchy. Throttling and 5xx are retried by botocore (``RETRY_CONFIG``), 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -90,19 +91,23 @@ class CreateOutcome:
 # ---------------------------------------------------------------------------------------------
 # clients
 
-_CLIENTS: dict[Optional[str], Any] = {}
+_CLIENTS: dict[tuple[Optional[str], ...], Any] = {}
 _CLIENTS_LOCK = threading.Lock()
+# A client is reused while these stay the same; a program (where pre-change hooks run) or a test that
+# changes them gets a fresh client instead of one bound to an old endpoint or profile.
+_CLIENT_ENV = ("AWS_ENDPOINT_URL_FSX", "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ACCESS_KEY_ID")
 
 
 def client_for(region: Optional[str]) -> Any:
     """A process-wide FSx client per region. Credentials and endpoint come from boto3's own chain
     (profiles, env, SSO, instance roles; AWS_ENDPOINT_URL_FSX / AWS_ENDPOINT_URL), never from state."""
+    key = (region, *(os.environ.get(name) for name in _CLIENT_ENV))
     with _CLIENTS_LOCK:
-        client = _CLIENTS.get(region)
+        client = _CLIENTS.get(key)
         if client is None:
             # Sessions are not thread-safe; clients are. Build under the lock, share afterwards.
             client = boto3.session.Session().client("fsx", region_name=region, config=RETRY_CONFIG)
-            _CLIENTS[region] = client
+            _CLIENTS[key] = client
         return client
 
 

@@ -303,6 +303,8 @@ class BackupProvider(ResourceProvider):
             runtime=_RUNTIME,
             on_progress=reporter,
         )
+        # Deliver the last status lines before the engine hears the resource is created.
+        _ENGINE_LOG.flush(timeout=2.0)
         outs = backup_state(inputs, taken.backup, region=fsx.client_region(client))
         outs["client_request_token"] = taken.token
         outs["token_attempt"] = taken.attempt

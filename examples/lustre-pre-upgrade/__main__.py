@@ -22,7 +22,7 @@ guard = PreChangeBackup(
 data = aws.fsx.LustreFileSystem(
     "data",
     storage_capacity=1200,
-    subnet_ids=[config.require("subnetId")],
+    subnet_ids=config.require("subnetId"),  # pulumi_aws 7: one subnet, as a string
     deployment_type="PERSISTENT_2",
     per_unit_storage_throughput=125,
     file_system_type_version=config.get("lustreVersion") or "2.12",
