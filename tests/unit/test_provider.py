@@ -1,0 +1,441 @@
+"""BackupProvider's methods called directly, as the dynamic host calls them, over a Stubber client.
+
+``fsx.client_for`` is replaced by a Stubber-backed client (recording the region asked for) and the
+module's ``_RUNTIME`` by one on a fake clock. Stubber raises on any call that was not queued, so a
+test that queues only reads proves that no write happened.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import dill
+import pytest
+from botocore.stub import Stubber
+from pulumi.dynamic import CheckFailure, ConfigureRequest
+from pulumi.dynamic.config import Config
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+from unit_helpers import (
+    FS_ID,
+    URN,
+    VOL_ID,
+    FakeClock,
+    backup_id,
+    make_backup,
+    make_dra,
+    make_file_system,
+    make_volume,
+)
+
+from fsx_backup_component import fsx, provider
+from fsx_backup_component.errors import FsxBackupError, InvalidInputError
+from fsx_backup_component.operations import Runtime, TargetLookups
+from fsx_backup_component.provider import BackupProvider
+from fsx_backup_component.token import derive_token, generation_key
+from fsx_backup_component.watcher import BackupWatcher
+
+B1 = backup_id(1)
+
+
+@dataclass
+class Env:
+    client: Any
+    stubber: Stubber
+    clock: FakeClock
+    regions: list[Optional[str]] = field(default_factory=list)
+
+
+@pytest.fixture
+def env(client: Any, stubber: Stubber, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Env:
+    recorded = Env(client, stubber, clock)
+
+    def client_for(region: Optional[str]) -> Any:
+        recorded.regions.append(region)
+        return client
+
+    runtime = Runtime(clock=clock, sleep=clock.sleep)
+    runtime._watchers[id(client)] = BackupWatcher(
+        lambda ids: fsx.describe_backups(client, ids), clock=clock, wait=clock.condition_wait)
+    # The look-ups' Coalescers cannot take a fake wait (see test_operations' Runtime xfail): real clock.
+    runtime._lookups[id(client)] = TargetLookups(client)
+    monkeypatch.setattr(fsx, "client_for", client_for)
+    monkeypatch.setattr(provider, "_RUNTIME", runtime)
+    return recorded
+
+
+def inputs(**overrides: Any) -> dict[str, Any]:
+    """What the component sends (plus the host's `__provider`)."""
+    base: dict[str, Any] = {
+        "__provider": "c2VyaWFsaXplZA==",
+        "resource_urn": URN,
+        "target_file_system_id": FS_ID,
+        "target_volume_id": None,
+        "target_facts": {},
+        "tags": {"team": "storage"},
+        "triggers": {"release": "1.2"},
+        "timeout_seconds": 7200,
+        "region": None,
+        "copy_to_regions": None,
+        "copy_tags": True,
+    }
+    base.update(overrides)
+    return base
+
+
+def failures_of(result: Any) -> list[tuple[str, str]]:
+    assert all(isinstance(f, CheckFailure) for f in result.failures)
+    return [(f.property, f.reason) for f in result.failures]
+
+
+def expect_lustre(stub: Stubber, **kw: Any) -> None:
+    stub.add_response("describe_file_systems", {"FileSystems": [make_file_system(FS_ID, "LUSTRE", **kw)]},
+                      expected_params={"FileSystemIds": [FS_ID]})
+
+
+# -------------------------------------------------------------------------------------------------
+# check()
+
+
+def test_check_of_an_eligible_file_system_uses_only_reads(env: Env) -> None:
+    expect_lustre(env.stubber)
+    env.stubber.add_response("describe_data_repository_associations", {"Associations": []})
+    result = BackupProvider().check({}, inputs())
+    assert failures_of(result) == []
+    assert result.inputs["target_file_system_id"] == FS_ID and result.inputs["timeout_seconds"] == 7200
+    assert env.regions == ["us-east-1"]  # from AWS_REGION
+
+
+def test_check_fills_the_default_timeout(env: Env) -> None:
+    expect_lustre(env.stubber)
+    env.stubber.add_response("describe_data_repository_associations", {"Associations": []})
+    news = inputs()
+    del news["timeout_seconds"]
+    assert BackupProvider().check({}, news).inputs["timeout_seconds"] == 7200
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"target_file_system_id": Unknown()},
+        {"target_file_system_id": Unknown(), "target_facts": Unknown()},
+        {"target_file_system_id": Unknown(), "target_facts": {"deployment_type": Unknown(), "file_system_type": "LUSTRE"}},
+        {"tags": Unknown(), "target_file_system_id": Unknown()},
+        {"tags": {"team": Unknown()}, "target_file_system_id": Unknown()},
+        {"timeout_seconds": Unknown(), "target_file_system_id": Unknown()},
+        {"region": Unknown()},
+        {"triggers": Unknown(), "target_file_system_id": Unknown()},
+        {"target_file_system_id": None, "target_volume_id": Unknown(), "target_facts": {"volume_type": "ONTAP"}},
+        {"target_file_system_id": rpc.UNKNOWN},
+    ],
+    ids=["fs", "fs+facts", "fs+fact", "tags", "tag value", "timeout", "region", "triggers", "volume", "rpc-unknown"],
+)
+def test_check_with_unknowns_neither_crashes_nor_calls_aws(env: Env, overrides: dict[str, Any]) -> None:
+    result = BackupProvider().check({}, inputs(**overrides))  # Stubber has nothing queued
+    assert failures_of(result) == []
+
+
+def test_check_judges_a_target_being_created_from_its_known_inputs(env: Env) -> None:
+    news = inputs(target_file_system_id=Unknown(),
+                  target_facts={"file_system_type": "LUSTRE", "deployment_type": "SCRATCH_2", "import_path": Unknown()})
+    (prop, reason), = failures_of(BackupProvider().check({}, news))
+    assert prop == "file_system_id" and "SCRATCH_2" in reason
+
+
+def test_check_of_an_ontap_volume_being_created(env: Env) -> None:
+    news = inputs(target_file_system_id=None, target_volume_id=Unknown(),
+                  target_facts={"volume_type": "ONTAP", "ontap_volume_type": "DP"})
+    (prop, reason), = failures_of(BackupProvider().check({}, news))
+    assert prop == "volume_id" and "RW" in reason
+
+
+@pytest.mark.parametrize(
+    "overrides,prop,fragment",
+    [
+        ({"target_file_system_id": "fs-12"}, "file_system_id", "not a file system ID"),
+        ({"target_volume_id": VOL_ID}, "file_system_id", "not both"),
+        ({"target_file_system_id": None}, "file_system_id", "exactly one target"),
+        ({"target_file_system_id": None, "target_volume_id": "fsvol-1"}, "volume_id", "not a volume ID"),
+        ({"tags": {"aws:x": "y"}}, "tags", "reserved prefix"),
+        ({"tags": {f"k{i}": "v" for i in range(50)}}, "tags", "at most 49"),
+        ({"timeout_seconds": 0}, "timeout_seconds", "must be positive"),
+        ({"timeout_seconds": 10**9}, "timeout_seconds", "7 days"),
+        ({"region": "mars-1"}, "region", "not an AWS region name"),
+        ({"region": "xx-nowhere-9"}, "region", "not a region where FSx is available"),
+    ],
+)
+def test_check_reports_bad_input_as_check_failures_without_aws_calls(
+    env: Env, overrides: dict[str, Any], prop: str, fragment: str
+) -> None:
+    found = failures_of(BackupProvider().check({}, inputs(**overrides)))
+    assert any(p == prop and fragment in r for p, r in found), found
+
+
+def test_check_reports_an_unknown_file_system(env: Env) -> None:
+    env.stubber.add_client_error("describe_file_systems", "FileSystemNotFound", "no such fs")
+    assert failures_of(BackupProvider().check({}, inputs())) == [
+        ("file_system_id", f"{FS_ID} was not found in region us-east-1")]
+
+
+@pytest.mark.parametrize(
+    "fs_kwargs,fs_type,dras,fragment",
+    [
+        ({"deployment": "SCRATCH_1"}, "LUSTRE", 0, "SCRATCH_1"),
+        ({"export_path": "s3://bucket/out"}, "LUSTRE", 0, "s3://bucket/out"),
+        ({}, "LUSTRE", 2, "2 data repository association"),
+        ({"deployment": "MULTI_AZ_1"}, "ONTAP", None, "Pass the volume instead"),
+        ({"lifecycle": "CREATING", "deployment": "SINGLE_AZ_2"}, "WINDOWS", None, "is CREATING"),
+    ],
+)
+def test_check_looks_up_ineligible_file_systems(
+    env: Env, fs_kwargs: dict[str, Any], fs_type: str, dras: Optional[int], fragment: str
+) -> None:
+    env.stubber.add_response("describe_file_systems", {"FileSystems": [make_file_system(FS_ID, fs_type, **fs_kwargs)]})
+    if dras is not None:
+        env.stubber.add_response("describe_data_repository_associations",
+                                 {"Associations": [make_dra(n) for n in range(dras)]})
+    found = failures_of(BackupProvider().check({}, inputs()))
+    assert found and found[0][0] == "file_system_id" and fragment in found[0][1], found
+
+
+@pytest.mark.parametrize("vol_kwargs,fragment", [
+    ({"ontap_type": "LS"}, "ONTAP LS volume"), ({"flexcache": "CACHE"}, "FlexCache"),
+    ({"volume_type": "OPENZFS"}, "OpenZFS volume")])
+def test_check_looks_up_ineligible_volumes(env: Env, vol_kwargs: dict[str, Any], fragment: str) -> None:
+    env.stubber.add_response("describe_volumes", {"Volumes": [make_volume(VOL_ID, **vol_kwargs)]},
+                             expected_params={"VolumeIds": [VOL_ID]})
+    found = failures_of(BackupProvider().check({}, inputs(target_file_system_id=None, target_volume_id=VOL_ID)))
+    assert [p for p, _ in found] == ["volume_id"] and fragment in found[0][1]
+
+
+def test_check_turns_a_look_up_error_into_a_failure(env: Env) -> None:
+    env.stubber.add_client_error("describe_file_systems", "AccessDeniedException", "not authorized",
+                                 response_meta={"RequestId": "rid-1"})
+    (prop, reason), = failures_of(BackupProvider().check({}, inputs()))
+    assert prop == "file_system_id"
+    assert "could not look up" in reason and "AccessDeniedException: not authorized" in reason and "rid-1" in reason
+
+
+def test_check_without_any_region_says_how_to_set_one(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    (prop, reason), = failures_of(BackupProvider().check({}, inputs()))
+    assert prop == "region" and "aws:region" in reason and "AWS_REGION" in reason
+
+
+def test_check_unwraps_secret_inputs(env: Env) -> None:
+    expect_lustre(env.stubber)
+    env.stubber.add_response("describe_data_repository_associations", {"Associations": []})
+    news = inputs(target_file_system_id=rpc.wrap_rpc_secret(FS_ID))
+    result = BackupProvider().check({}, news)
+    assert failures_of(result) == [] and result.inputs["target_file_system_id"] == FS_ID
+
+
+# -------------------------------------------------------------------------------------------------
+# configure()
+
+
+def test_configure_takes_aws_region_and_the_input_wins(env: Env) -> None:
+    p = BackupProvider()
+    p.configure(ConfigureRequest(Config({"aws:region": "eu-west-1"}, "proj")))
+    env.stubber.add_response("describe_file_systems", {"FileSystems": [make_file_system(FS_ID, "WINDOWS")]})
+    env.stubber.add_response("describe_file_systems", {"FileSystems": [make_file_system(FS_ID, "WINDOWS")]})
+    assert failures_of(p.check({}, inputs())) == []
+    provider._RUNTIME._lookups.clear()  # fresh cache for the next region
+    provider._RUNTIME._lookups[id(env.client)] = TargetLookups(env.client)
+    assert failures_of(p.check({}, inputs(region="us-west-2"))) == []
+    assert env.regions == ["eu-west-1", "us-west-2"]
+
+
+def test_configure_without_region_falls_back_to_the_environment(env: Env) -> None:
+    p = BackupProvider()
+    p.configure(ConfigureRequest(Config({}, "proj")))
+    assert p._region({}) == "us-east-1"
+
+
+# -------------------------------------------------------------------------------------------------
+# create()
+
+
+def big_file_system_snapshot() -> dict[str, Any]:
+    fs = make_file_system(FS_ID, "LUSTRE")
+    fs.update({"DNSName": "fs.example" * 20, "SubnetIds": [f"subnet-{i:017x}" for i in range(16)],
+               "NetworkInterfaceIds": [f"eni-{i:017x}" for i in range(50)],
+               "Tags": [{"Key": f"k{i}", "Value": "v" * 200} for i in range(40)]})
+    return fs
+
+
+def test_create_returns_every_input_and_small_outputs(env: Env) -> None:
+    news = inputs()
+    generation = generation_key(file_system_id=FS_ID, volume_id=None, triggers={"release": "1.2"})
+    token = derive_token(URN, generation, 0)
+    backup = make_backup(B1, "AVAILABLE", tags={"team": "storage", fsx.TOKEN_TAG_KEY: token})
+    backup["FileSystem"] = big_file_system_snapshot()
+    env.stubber.add_response("create_backup", {"Backup": backup}, expected_params={
+        "FileSystemId": FS_ID, "ClientRequestToken": token,
+        "Tags": [{"Key": "team", "Value": "storage"}, {"Key": fsx.TOKEN_TAG_KEY, "Value": token}]})
+    result = BackupProvider().create(news)
+    assert result.id == B1
+    outs = result.outs
+    for key in provider.INPUT_KEYS:
+        assert key in outs, key
+        assert outs[key] == news[key], key
+    assert outs["client_request_token"] == token and outs["token_attempt"] == 0
+    assert (outs["backup_id"], outs["lifecycle"], outs["file_system_id"], outs["file_system_type"]) == (
+        B1, "AVAILABLE", FS_ID, "LUSTRE")
+    assert outs["creation_time"] == "2024-01-02T03:04:05+00:00"
+    assert outs["resolved_region"] == "us-east-1" and outs["managed_tags"] == {"team": "storage"}
+    assert "__provider" not in outs
+    assert len(json.dumps(outs, default=str)) < 4096
+
+
+def test_create_waits_for_available(env: Env) -> None:
+    env.stubber.add_response("create_backup", {"Backup": make_backup(B1, "CREATING")})
+    env.stubber.add_response("describe_backups", {"Backups": [make_backup(B1, "AVAILABLE")]})
+    assert BackupProvider().create(inputs(tags=None)).outs["lifecycle"] == "AVAILABLE"
+
+
+def test_create_uses_the_region_input(env: Env) -> None:
+    env.stubber.add_response("create_backup", {"Backup": make_backup(B1, "AVAILABLE")})
+    BackupProvider().create(inputs(region="eu-central-1", tags=None))
+    assert env.regions == ["eu-central-1"]
+
+
+def test_create_refuses_bad_input_before_any_call(env: Env) -> None:
+    with pytest.raises(InvalidInputError, match="file_system_id: 'fs-1' is not a file system ID"):
+        BackupProvider().create(inputs(target_file_system_id="fs-1"))
+    with pytest.raises(InvalidInputError, match="resource_urn"):
+        BackupProvider().create(inputs(resource_urn=None))
+
+
+# -------------------------------------------------------------------------------------------------
+# diff()
+
+
+def created_outputs(**overrides: Any) -> dict[str, Any]:
+    outs = provider.backup_state(inputs(), make_backup(B1, "AVAILABLE", tags={"team": "storage"}), region="us-east-1")
+    outs.update({"client_request_token": "fsxb-x", "token_attempt": 0, "__provider": "b2xk"})
+    outs.update(overrides)
+    return outs
+
+
+@pytest.mark.parametrize(
+    "news,changes,replaces",
+    [
+        (inputs(), False, []),
+        (inputs(__provider="ZGlmZmVyZW50"), False, []),
+        (inputs(resource_urn=URN + "-renamed"), False, []),
+        (inputs(triggers={}), True, ["triggers"]),
+        (inputs(tags={"team": "storage", "new": "x"}), True, []),
+        (inputs(tags=None), True, []),
+        (inputs(tags=Unknown()), True, []),
+        (inputs(timeout_seconds=60), True, []),
+        (inputs(triggers={"release": "1.3"}), True, ["triggers"]),
+        (inputs(target_file_system_id="fs-0123456789abcdef9"), True, ["target_file_system_id"]),
+        (inputs(target_file_system_id=Unknown()), True, ["target_file_system_id"]),
+        (inputs(target_file_system_id=None, target_volume_id=VOL_ID), True,
+         ["target_file_system_id", "target_volume_id"]),
+        (inputs(region="eu-west-1"), True, ["region"]),
+    ],
+    ids=["same", "provider", "urn", "triggers-emptied", "tags", "tags-removed", "tags-unknown", "timeout",
+         "triggers", "target", "target-unknown", "fs-to-volume", "region"],
+)
+def test_diff(news: dict[str, Any], changes: bool, replaces: list[str]) -> None:
+    result = BackupProvider().diff(B1, created_outputs(), news)
+    assert (result.changes, result.replaces) == (changes, replaces)
+    assert result.delete_before_replace is False
+
+
+def test_diff_of_no_tags_ignores_tags_fsx_copied_from_the_file_system() -> None:
+    olds = provider.backup_state(inputs(tags=None), make_backup(B1, "AVAILABLE", tags={"from-fs": "1"}), region="us-east-1")
+    assert BackupProvider().diff(B1, olds, inputs(tags=None)).changes is False
+
+
+def test_diff_sees_managed_tags_that_drifted_in_aws() -> None:
+    olds = created_outputs(tags={"team": "changed-in-console"})
+    assert BackupProvider().diff(B1, olds, inputs()).changes is True
+
+
+# -------------------------------------------------------------------------------------------------
+# update()
+
+
+def test_update_retags_in_place(env: Env) -> None:
+    olds = created_outputs()
+    current = make_backup(B1, "AVAILABLE", tags={"team": "storage", fsx.TOKEN_TAG_KEY: "fsxb-x"})
+    arn = current["ResourceARN"]
+    env.stubber.add_response("describe_backups", {"Backups": [current]}, expected_params={"BackupIds": [B1]})
+    env.stubber.add_response("untag_resource", {}, expected_params={"ResourceARN": arn, "TagKeys": ["team"]})
+    env.stubber.add_response("tag_resource", {}, expected_params={"ResourceARN": arn, "Tags": [{"Key": "owner", "Value": "me"}]})
+    outs = BackupProvider().update(B1, olds, inputs(tags={"owner": "me"}, timeout_seconds=60)).outs
+    assert outs["tags"] == {"owner": "me"} and outs["managed_tags"] == {"owner": "me"}
+    assert outs["timeout_seconds"] == 60 and outs["backup_id"] == B1 and outs["client_request_token"] == "fsxb-x"
+    assert "__provider" not in outs
+
+
+def test_update_without_tag_change_makes_no_call(env: Env) -> None:
+    outs = BackupProvider().update(B1, created_outputs(), inputs(timeout_seconds=100)).outs
+    assert outs["timeout_seconds"] == 100 and outs["tags"] == {"team": "storage"}
+
+
+def test_update_of_a_vanished_backup_says_to_refresh(env: Env) -> None:
+    env.stubber.add_client_error("describe_backups", "BackupNotFound", "gone")
+    with pytest.raises(FsxBackupError, match="pulumi refresh"):
+        BackupProvider().update(B1, created_outputs(), inputs(tags={"x": "y"}))
+
+
+# -------------------------------------------------------------------------------------------------
+# read() / delete()
+
+
+def test_read_of_a_vanished_backup_removes_it(env: Env) -> None:
+    env.stubber.add_client_error("describe_backups", "BackupNotFound", "gone")
+    result = BackupProvider().read(B1, created_outputs())
+    assert (result.id, result.outs) == ("", {})
+
+
+def test_read_reflects_the_live_backup_and_keeps_the_token(env: Env) -> None:
+    env.stubber.add_response("describe_backups", {"Backups": [make_backup(B1, "AVAILABLE", tags={"team": "edited"})]})
+    result = BackupProvider().read(B1, created_outputs(resolved_region="eu-west-1"))
+    assert result.id == B1
+    assert result.outs["tags"] == {"team": "edited"} and result.outs["client_request_token"] == "fsxb-x"
+    assert result.outs["managed_tags"] == {"team": "storage"}
+    assert env.regions == ["eu-west-1"]
+
+
+def test_delete_of_an_already_deleted_backup_succeeds(env: Env) -> None:
+    env.stubber.add_client_error("delete_backup", "BackupNotFound", "gone")
+    BackupProvider().delete(B1, created_outputs())
+
+
+def test_delete_waits_out_busy_and_uses_the_stored_region(env: Env) -> None:
+    env.stubber.add_client_error("delete_backup", "BackupBeingCopied", "copying")
+    env.stubber.add_response("delete_backup", {"BackupId": B1, "Lifecycle": "DELETED"})
+    BackupProvider().delete(B1, created_outputs(resolved_region="ap-southeast-2"))
+    assert env.regions == ["ap-southeast-2"] and env.clock.sleeps == [5.0]
+
+
+# -------------------------------------------------------------------------------------------------
+# the pickled provider
+
+
+def test_pickled_provider_is_small_and_by_reference() -> None:
+    encoded = base64.b64encode(dill.dumps(BackupProvider(), recurse=True))
+    assert len(encoded) <= 256
+    assert b"fsx_backup_component.provider" in base64.b64decode(encoded)
+    assert len(serialize_provider(BackupProvider())) <= 256
+
+
+def test_pickled_provider_carries_nothing_configured(aws_env: None) -> None:
+    p = BackupProvider()
+    p.configure(ConfigureRequest(Config({"aws:region": "eu-north-1", "aws:secretKey": "s3cr3t"}, "proj")))
+    raw = dill.dumps(p, recurse=True)
+    for value in (b"eu-north-1", b"s3cr3t", b"AKIAUNITTESTUNITTEST", b"unit-test-secret-key-not-real"):
+        assert value not in raw
+    restored = dill.loads(raw)
+    assert isinstance(restored, BackupProvider) and restored._config_region is None
+    assert dill.dumps(restored, recurse=True) == dill.dumps(BackupProvider(), recurse=True)
