@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import ast
+import gc
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -26,16 +27,24 @@ pytest_plugins = ["fsx_backup_component.testing.pytest_plugin"]
 
 if sys.version_info < (3, 12):
     # CPython 3.11 keeps ast.parse's recursion bookkeeping in interpreter-global state
-    # (python/cpython#106905): two threads parsing at once corrupt it, and every later parse fails
-    # with "SystemError: AST constructor recursion depth mismatch". Python 3.11's traceback module
-    # calls ast.parse to place its ^^^ carets, and the engine harness formats tracebacks in program
-    # threads while pytest rewrites assertions in the main thread; serialize ast.parse.
+    # (python/cpython#106905): a second parse that starts while one is converting its tree -- from
+    # another thread, or from a finalizer the garbage collector runs in the middle of it (asyncio's
+    # "exception was never retrieved" logging formats a traceback, and 3.11's traceback calls
+    # ast.parse for its ^^^ carets) -- corrupts it, and the parse fails with "SystemError: AST
+    # constructor recursion depth mismatch". The engine harness runs Pulumi programs in threads and
+    # leaves such futures behind when a resource fails, so: one parse at a time, without GC inside.
     _AST_PARSE_LOCK = threading.RLock()
     _original_ast_parse = ast.parse
 
     def _serialized_ast_parse(*args: Any, **kwargs: Any) -> Any:
         with _AST_PARSE_LOCK:
-            return _original_ast_parse(*args, **kwargs)
+            enabled = gc.isenabled()
+            gc.disable()
+            try:
+                return _original_ast_parse(*args, **kwargs)
+            finally:
+                if enabled:
+                    gc.enable()
 
     ast.parse = _serialized_ast_parse  # type: ignore[assignment]
 

@@ -23,6 +23,7 @@ Everything is time-bounded: each RPC (``rpc_timeout``), each hook, each whole ru
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import os
 import runpy
@@ -472,6 +473,12 @@ class Harness:
         # registrations in flight at once (the SDK default would be min(32, cpus+4)).
         executor = ThreadPoolExecutor(max_workers=max(64, self.parallel + 16), thread_name_prefix="harness-register")
         loop.set_default_executor(executor)
+        # Failed registrations leave futures whose exception the SDK never retrieves; asyncio would
+        # log them (with tracebacks) whenever they are garbage collected. The failure is already in
+        # the result; keep a note instead of a stray log line at a random later point.
+        loop.set_exception_handler(
+            lambda _loop, context: run.result.warnings.append(f"asyncio: {context.get('message')}")
+        )
         added_path: Optional[str] = None
         try:
             set_all_config(self._config_strings(), sorted(self.secret_config_keys))
@@ -501,6 +508,7 @@ class Harness:
                 loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             executor.shutdown(wait=False, cancel_futures=True)
             loop.close()
+            gc.collect()  # finalize this run's garbage here, in this thread, not in a later test
             if added_path is not None and added_path in sys.path:
                 sys.path.remove(added_path)
 
@@ -676,31 +684,39 @@ class Harness:
         }
 
     def _create(self, run: _Run, reg: _Registration, checked: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        self._pending(run, reg.urn, reg.type, "creating", checked)
         request = provider_pb2.CreateRequest(
             urn=reg.urn, name=reg.name, type=reg.type, properties=to_struct(checked), timeout=0, preview=False
         )
-        response = self._rpc(run, "Create", reg.urn, request)
-        self._done(reg.urn)
+        response = self._journaled_rpc(run, "Create", reg.urn, reg.type, "creating", checked, request)
         outputs, _ = from_struct(response.properties)
         return response.id, outputs
 
     def _update(self, run: _Run, reg: _Registration, old: ResourceState, news: dict[str, Any]) -> dict[str, Any]:
-        self._pending(run, reg.urn, reg.type, "updating", news)
         request = provider_pb2.UpdateRequest(
             id=old.id, urn=reg.urn, name=reg.name, type=reg.type, olds=to_struct(old.outputs), news=to_struct(news),
             old_inputs=to_struct(old.inputs), timeout=0, preview=False,
         )
-        response = self._rpc(run, "Update", reg.urn, request)
-        self._done(reg.urn)
+        response = self._journaled_rpc(run, "Update", reg.urn, reg.type, "updating", news, request)
         outputs, _ = from_struct(response.properties)
         return outputs
 
-    def _pending(self, run: _Run, urn: str, type_: str, operation: str, inputs: dict[str, Any]) -> None:
+    def _journaled_rpc(
+        self, run: _Run, method: str, urn: str, type_: str, operation: str, inputs: dict[str, Any], request: Any
+    ) -> Any:
+        """A mutating RPC, journaled like the engine does: pending while in flight; an answer (even
+        an error) settles it; only an RPC cut by the provider's death leaves it pending."""
         with self._state_lock:
             self.state.pending_operations[urn] = PendingOperation(urn, type_, operation, dict(inputs), run.number)
+        try:
+            response = self._rpc(run, method, urn, request)
+        except RpcFailure as failure:
+            if not failure.interrupted:
+                self._settle(urn)
+            raise
+        self._settle(urn)
+        return response
 
-    def _done(self, urn: str) -> None:
+    def _settle(self, urn: str) -> None:
         with self._state_lock:
             self.state.pending_operations.pop(urn, None)
 
@@ -952,13 +968,11 @@ class Harness:
             self._hooks_for_delete(run, res, "before_delete")
             self.events.add(run.number, "op", "delete", "start", urn=urn, id=res.id)
             if res.dynamic:
-                self._pending(run, urn, res.type, "deleting", res.inputs)
                 request = provider_pb2.DeleteRequest(
                     id=res.id, urn=urn, name=res.name, type=res.type, properties=to_struct(res.outputs),
                     old_inputs=to_struct(res.inputs), timeout=0,
                 )
-                self._rpc(run, "Delete", urn, request)
-                self._done(urn)
+                self._journaled_rpc(run, "Delete", urn, res.type, "deleting", res.inputs, request)
             else:
                 resource = CloudResource(urn, res.type, res.name, dict(res.inputs), res.id, dict(res.outputs))
                 self._cloud_call(lambda: self.cloud.delete(resource), urn, "delete")
