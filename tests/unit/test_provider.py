@@ -439,3 +439,22 @@ def test_pickled_provider_carries_nothing_configured(aws_env: None) -> None:
     restored = dill.loads(raw)
     assert isinstance(restored, BackupProvider) and restored._config_region is None
     assert dill.dumps(restored, recurse=True) == dill.dumps(BackupProvider(), recurse=True)
+
+
+# -------------------------------------------------------------------------------------------------
+# copy_to_regions at preview (added to the core after this suite's brief: unknowns only)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: provider._check_failures skips only a wholly unknown "
+                   "copy_to_regions; eligibility.check_copy_destinations turns an unknown element (a region or "
+                   "kms_key_id from another resource at preview) into a bogus CheckFailure")
+@pytest.mark.parametrize("copies", [[Unknown()], [{"region": "us-west-2", "kms_key_id": Unknown()}],
+                                    [{"region": Unknown()}]], ids=["region", "kms", "region-in-map"])
+def test_check_with_unknown_copy_destinations_does_not_fail(env: Env, copies: list[Any]) -> None:
+    news = inputs(target_file_system_id=Unknown(), copy_to_regions=copies)
+    assert failures_of(BackupProvider().check({}, news)) == []
+
+
+def test_check_with_wholly_unknown_copy_destinations_does_not_fail(env: Env) -> None:
+    news = inputs(target_file_system_id=Unknown(), copy_to_regions=Unknown())
+    assert failures_of(BackupProvider().check({}, news)) == []
