@@ -9,7 +9,7 @@ import dill
 import pulumi
 import pulumi_aws as aws
 import pytest
-from conftest import BACKUP_ID, RecordingMonitor, Registration, run
+from component_helpers import BACKUP_ID, RecordingMonitor, Registration, run
 from pulumi.output import Unknown
 
 from fsx_backup_component import FsxBackup, FsxBackupArgs, InvalidInputError
