@@ -23,6 +23,7 @@ Everything is time-bounded: each RPC (``rpc_timeout``), each hook, each whole ru
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import hashlib
 import os
@@ -35,7 +36,7 @@ import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Optional, Union
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Union
 
 import grpc
 from google.protobuf import json_format, struct_pb2
@@ -447,15 +448,43 @@ class Harness:
             thread = threading.Thread(
                 target=self._program_thread, args=(run, program), name=f"harness-program-{run.number}", daemon=True
             )
-            thread.start()
-            thread.join(self.run_timeout)
-            if thread.is_alive():
-                self.kill_provider()  # unblocks RPCs so the thread can finish
-                thread.join(10)
-                raise HarnessTimeout(f"{kind} #{run.number} did not finish within {self.run_timeout}s")
+            with self._program_environment():
+                thread.start()
+                thread.join(self.run_timeout)
+                if thread.is_alive():
+                    self.kill_provider()  # unblocks RPCs so the thread can finish
+                    thread.join(10)
+                    raise HarnessTimeout(f"{kind} #{run.number} did not finish within {self.run_timeout}s")
         finally:
             self._end(run)
         return run.result
+
+    @contextlib.contextmanager
+    def _program_environment(self) -> Iterator[None]:
+        """The CLI gives the language host (the program) the same environment as its plugins: code
+        that calls AWS from the program itself (resource hooks) sees the emulator endpoint, region
+        and dummy credentials too. Applied to this process for the run, then restored."""
+        wanted = provider_environment(
+            {},
+            endpoint_url=self.emulator.endpoint_url if self.emulator is not None else None,
+            region=self.region,
+            credentials=self.credentials,
+            project=self.project,
+            extra={k: v for k, v in self.extra_env.items() if k.startswith("AWS_")},
+        )
+        wanted = {k: v for k, v in wanted.items() if k.startswith("AWS_")}
+        saved = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+        for key in saved:
+            del os.environ[key]
+        os.environ.update(wanted)
+        _reset_process_aws_clients()
+        try:
+            yield
+        finally:
+            for key in [k for k in os.environ if k.startswith("AWS_")]:
+                del os.environ[key]
+            os.environ.update(saved)
+            _reset_process_aws_clients()
 
     def _program_thread(self, run: _Run, program: Program) -> None:
         # A fresh thread has a fresh contextvars context: the SDK's settings, config and root stack
@@ -1097,6 +1126,17 @@ class Harness:
                     run.result.warnings.append(f"{urn}: {message}")
                     continue
                 raise StepError(message)
+
+
+def _reset_process_aws_clients() -> None:
+    """fsx_backup_component.fsx caches one boto3 client per region for the life of the process
+    (right for a Pulumi program or provider host, which serve one stack). This test process runs many
+    stacks against many emulators: drop the cache so a program-side client (resource hooks) is
+    built from the current run's environment."""
+    module = sys.modules.get("fsx_backup_component.fsx")
+    clients = getattr(module, "_CLIENTS", None)
+    if isinstance(clients, dict):
+        clients.clear()
 
 
 def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
