@@ -955,7 +955,7 @@ class Harness:
                         dependents[i].add(j)
         done: set[int] = set()
         failed: set[int] = set()
-        running: dict[Future[None], int] = {}
+        running: dict[Future[bool], int] = {}
         with ThreadPoolExecutor(max_workers=max(1, self.parallel), thread_name_prefix="harness-step") as pool:
             while remaining or running:
                 if not failed:
