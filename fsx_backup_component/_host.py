@@ -67,10 +67,29 @@ def widen_host_thread_pool(workers: Optional[int] = None) -> Optional[int]:
             )
             return None
         for pool in pools:
-            # ThreadPoolExecutor spawns a thread per submit while len(_threads) < _max_workers.
             pool._max_workers = max(pool._max_workers, target)
+            _prespawn(pool)
         _widened = target
         return target
+
+
+def _prespawn(pool: Any) -> None:
+    """Start every worker thread now.
+
+    Raising ``_max_workers`` alone is not enough: ThreadPoolExecutor spawns a thread on submit only
+    when its idle semaphore has no credit, and while the pool sat at 4 busy threads every call it had
+    queued left a credit behind with no idle thread to match. The next submits would then skip
+    spawning and queue behind creates that block for minutes. With all workers started, any queued
+    call is taken by an idle worker, whatever the credits say. Idle workers only wait on the queue.
+    """
+    idle = getattr(pool, "_idle_semaphore", None)
+    while len(pool._threads) < pool._max_workers:
+        while idle is not None and idle.acquire(timeout=0):
+            pass
+        before = len(pool._threads)
+        pool._adjust_thread_count()
+        if len(pool._threads) == before:
+            break  # the executor refused (shutting down): leave it as it is
 
 
 class EngineLog:

@@ -84,13 +84,13 @@ def test_the_host_thread_pool_is_found_and_widened() -> None:
     assert report["widened"] == 48 and report["after"] == [48]
 
 
-@pytest.mark.xfail(strict=True, reason=WIDENING_BUG)
+
 def test_the_widened_host_pool_runs_more_than_four_calls_at_once() -> None:
     report = _probe()
     assert report["all_twelve_together"], f"only {report['threads']} threads in the widened pool"
 
 
-@pytest.mark.xfail(strict=True, reason=WIDENING_BUG)
+
 def test_concurrent_creates_overlap_in_the_real_host(emu: Any, harness: Callable[..., Any]) -> None:
     """12 backups of 2 s: blocked at 4 RPCs they would take 3 rounds (>= 6 s); widened, one round."""
     seconds, count = 2.0, 12
