@@ -7,20 +7,23 @@ README. The eligibility facts come from fsx-backup-api.md section 7.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 # Model patterns (fsx-backup-api.md sections 1 and 3).
-FILE_SYSTEM_ID_RE = re.compile(r"^fs-[0-9a-f]{8,}$")
-VOLUME_ID_RE = re.compile(r"^fsvol-[0-9a-f]{17,}$")
-REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+FILE_SYSTEM_ID_RE = re.compile(r"^fs-[0-9a-f]{8,}\Z")  # \Z: `$` would accept a final newline
+VOLUME_ID_RE = re.compile(r"^fsvol-[0-9a-f]{17,}\Z")
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}\Z")
 
 MAX_TAGS_PER_BACKUP = 50
 # When the user gives tags, one tag carries the request token so a retried create can find its backup.
 RESERVED_TAG_COUNT = 1
 MAX_USER_TAGS = MAX_TAGS_PER_BACKUP - RESERVED_TAG_COUNT
+# The component's own tags (request token, pre-change guard) all start with this.
+RESERVED_TAG_PREFIX = "fsx-backup-component:"
 TAG_KEY_MAX = 128
 TAG_VALUE_MAX = 256
 _TAG_PUNCTUATION = set("_.:/=+-@")
@@ -149,6 +152,10 @@ def check_tags(tags: Any) -> list[Failure]:
             continue
         if key.lower().startswith("aws:"):
             failures.append(Failure("tags", f"key {key!r} uses the reserved prefix `aws:`"))
+        if key.startswith(RESERVED_TAG_PREFIX):
+            failures.append(
+                Failure("tags", f"key {key!r} uses the prefix `{RESERVED_TAG_PREFIX}` reserved for the component's own tags")
+            )
         if not _tag_text_ok(key):
             failures.append(
                 Failure(
@@ -174,6 +181,8 @@ def check_tags(tags: Any) -> list[Failure]:
 def check_timeout(value: Any) -> list[Failure]:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return [Failure("timeout_seconds", f"must be a number of seconds, got {value!r}")]
+    if not math.isfinite(value):
+        return [Failure("timeout_seconds", f"must be a finite number of seconds, at most {MAX_TIMEOUT_SECONDS} (7 days), got {value}")]
     if value <= 0:
         return [Failure("timeout_seconds", f"must be positive, got {value}; the default is {DEFAULT_TIMEOUT_SECONDS}")]
     if value > MAX_TIMEOUT_SECONDS:
@@ -285,7 +294,7 @@ def check_volume(facts: VolumeFacts, prop: str = "volume_id") -> list[Failure]:
 
 KMS_KEY_RE = re.compile(
     r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias/[A-Za-z0-9/_-]+"
-    r"|arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):\d{12}:(?:key/[A-Za-z0-9-]+|alias/[A-Za-z0-9/_-]+))$"
+    r"|arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):\d{12}:(?:key/[A-Za-z0-9-]+|alias/[A-Za-z0-9/_-]+))\Z"
 )
 
 

@@ -80,6 +80,14 @@ class BusyError(FsxBackupError):
         super().__init__(f"{code}: {message}")
 
 
+class TokenSpentError(FsxBackupError):
+    """FSx remembers this token with other parameters and no live backup has it: use the next one."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        super().__init__(f"request token {token} belongs to a backup that no longer exists")
+
+
 @dataclass
 class CreateOutcome:
     """What CreateBackup answered for one token."""
@@ -377,8 +385,9 @@ def _recover_incompatible_token(
         except ClientError as retry_exc:
             if error_code(retry_exc) == "BackupInProgress":
                 raise BusyError("BackupInProgress", error_message(retry_exc)) from retry_exc
-    target = volume_id or file_system_id or "?"
-    raise _api_error("CreateBackup", exc, target) from exc
+    # No live backup carries this token any more (it was deleted: deleted backups leave
+    # DescribeBackups), yet FSx still remembers the token with other parameters.
+    raise TokenSpentError(token) from exc
 
 
 def _translate_create_error(exc: ClientError, prop: str, target: str, region: str) -> FsxBackupError:
@@ -503,9 +512,9 @@ def wait_for_backup(
     while True:
         try:
             backup = find_backup(client, backup_id)
-        except ClientError as exc:
+        except Exception as exc:  # noqa: BLE001 - transient ones mean "poll again", others are raised
             if not is_transient(exc):
-                raise _api_error("DescribeBackups", exc, backup_id) from exc
+                raise as_package_error(exc, backup_id) from exc
         else:
             if backup is None:
                 raise BackupDeletedError(backup_id)

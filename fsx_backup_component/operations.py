@@ -22,7 +22,7 @@ from .errors import (
 )
 from .fsx import Backup, ProgressCallback
 from .token import MAX_TOKEN_ATTEMPTS, delete_token, derive_token
-from .watcher import BackupWatcher, Coalescer
+from .watcher import BackupWatcher, Coalescer, WaitFn, condition_wait
 
 BUSY_FIRST_WAIT = 5.0
 BUSY_MAX_WAIT = 30.0
@@ -34,15 +34,28 @@ class Runtime:
 
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    wait: Optional[WaitFn] = None
+    """How the shared watcher and look-ups wait on their condition; default: the condition's own
+    wait with the real sleep, else ``sleep`` (a fake sleep that advances a fake clock)."""
     _watchers: dict[int, BackupWatcher] = field(default_factory=dict)
     _lookups: dict[int, "TargetLookups"] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def wait_fn(self) -> WaitFn:
+        if self.wait is not None:
+            return self.wait
+        if self.sleep is time.sleep:
+            return condition_wait
+        sleep = self.sleep
+        return lambda _condition, seconds: sleep(seconds)
 
     def watcher(self, client: Any) -> BackupWatcher:
         with self._lock:
             watcher = self._watchers.get(id(client))
             if watcher is None:
-                watcher = BackupWatcher(lambda ids: fsx.describe_backups(client, ids), clock=self.clock)
+                watcher = BackupWatcher(
+                    lambda ids: fsx.describe_backups(client, ids), clock=self.clock, wait=self.wait_fn()
+                )
                 self._watchers[id(client)] = watcher
             return watcher
 
@@ -50,7 +63,7 @@ class Runtime:
         with self._lock:
             lookups = self._lookups.get(id(client))
             if lookups is None:
-                lookups = TargetLookups(client, clock=self.clock)
+                lookups = TargetLookups(client, clock=self.clock, wait=self.wait_fn())
                 self._lookups[id(client)] = lookups
             return lookups
 
@@ -84,10 +97,13 @@ def take_backup(
     started = runtime.clock()
     for attempt in range(MAX_TOKEN_ATTEMPTS):
         token = derive_token(resource_urn, generation, attempt)
-        outcome = _create_when_not_busy(
-            client, file_system_id=file_system_id, volume_id=volume_id, token=token, tags=tags,
-            deadline=deadline, started=started, runtime=runtime,
-        )
+        try:
+            outcome = _create_when_not_busy(
+                client, file_system_id=file_system_id, volume_id=volume_id, token=token, tags=tags,
+                deadline=deadline, started=started, runtime=runtime,
+            )
+        except fsx.TokenSpentError:
+            continue
         backup = outcome.backup
         if backup["Lifecycle"] in (fsx.BACKUP_DELETED_STATE, fsx.BACKUP_FAILED_STATE):
             if backup["Lifecycle"] == fsx.BACKUP_FAILED_STATE:
@@ -202,15 +218,17 @@ def reconcile_tags(
 class TargetLookups:
     """Facts about file systems and volumes, shared by all concurrent check() calls of a region."""
 
-    def __init__(self, client: Any, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, client: Any, *, clock: Callable[[], float] = time.monotonic, wait: WaitFn = condition_wait
+    ) -> None:
         self._file_systems: Coalescer[Optional[fsx.FileSystem]] = Coalescer(
-            lambda ids: fsx.describe_file_systems(client, ids), clock=clock
+            lambda ids: fsx.describe_file_systems(client, ids), clock=clock, wait=wait
         )
         self._volumes: Coalescer[Optional[fsx.Volume]] = Coalescer(
-            lambda ids: fsx.describe_volumes(client, ids), clock=clock
+            lambda ids: fsx.describe_volumes(client, ids), clock=clock, wait=wait
         )
         self._associations: Coalescer[int] = Coalescer(
-            lambda ids: fsx.count_data_repository_associations(client, ids), clock=clock
+            lambda ids: fsx.count_data_repository_associations(client, ids), clock=clock, wait=wait
         )
 
     def file_system(self, file_system_id: str) -> Optional[FileSystemFacts]:

@@ -34,7 +34,7 @@ DescribeMany = Callable[[Sequence[str]], Mapping[str, Optional[Backup]]]
 WaitFn = Callable[[threading.Condition, float], None]
 
 
-def _condition_wait(condition: threading.Condition, seconds: float) -> None:
+def condition_wait(condition: threading.Condition, seconds: float) -> None:
     condition.wait(seconds)
 
 
@@ -62,7 +62,7 @@ class BackupWatcher:
         describe: DescribeMany,
         *,
         clock: Callable[[], float] = time.monotonic,
-        wait: WaitFn = _condition_wait,
+        wait: WaitFn = condition_wait,
         interval: Callable[[float], float] = poll_interval,
         first_poll_after: float = 0.5,
     ) -> None:
@@ -199,7 +199,7 @@ class Coalescer(Generic[V]):
         window: float = 0.05,
         ttl: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
-        wait: WaitFn = _condition_wait,
+        wait: WaitFn = condition_wait,
     ) -> None:
         self._fetch = fetch
         self._window = window

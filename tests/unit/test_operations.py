@@ -207,9 +207,6 @@ def test_adopted_by_tag_reconciles_the_tags(client: Any, stubber: Stubber, clock
     assert operations.user_tags(taken.backup) == {"env": "prod"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: fsx._recover_incompatible_token raises AwsApiError when the token's "
-                   "backup is gone (deleted backups leave DescribeBackups); take_backup should move to the next "
-                   "token, else destroy-then-up with changed tags is stuck forever")
 def test_destroy_then_recreate_with_changed_tags_takes_the_next_token(client: Any, clock: FakeClock) -> None:
     stubber = Stubber(client)
     stubber.activate()
@@ -220,9 +217,6 @@ def test_destroy_then_recreate_with_changed_tags_takes_the_next_token(client: An
     assert take(client, clock, tags={"env": "new"}).attempt == 1
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: operations.Runtime builds its BackupWatcher (and TargetLookups' "
-                   "Coalescers) with the real Condition.wait, not its own sleep; with an injected clock they "
-                   "never see time pass and spin forever")
 def test_runtime_fakes_reach_the_shared_watcher(client: Any) -> None:
     clock = FakeClock()
     stubber = Stubber(client)
