@@ -8,6 +8,7 @@ provider host must start fast (it imports this package to unpickle the provider)
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass, fields
 from typing import Any, Mapping, Optional, Sequence, Union
@@ -179,10 +180,8 @@ def _merge_args(args: Optional[FsxBackupArgs], kwargs: Mapping[str, Any]) -> Fsx
         raise InvalidInputError(
             unknown[0], f"is not an FsxBackup argument; valid arguments: {', '.join(sorted(names))}"
         )
-    merged = FsxBackupArgs() if args is None else args
-    for key, value in kwargs.items():
-        setattr(merged, key, value)
-    return merged
+    # A copy: one args object may be shared by several backups with different keywords.
+    return dataclasses.replace(FsxBackupArgs() if args is None else args, **kwargs)
 
 
 def _target(args: FsxBackupArgs) -> tuple[dict[str, Any], Any, Any]:

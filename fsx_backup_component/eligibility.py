@@ -43,6 +43,11 @@ BACKUP_READY_VOLUME_STATES = frozenset({"CREATED", "AVAILABLE"})
 # every association counts.
 
 
+def is_unknown(value: Any) -> bool:
+    """A preview-time unknown (pulumi.output.Unknown) without importing pulumi here."""
+    return type(value).__name__ == "Unknown" and type(value).__module__.startswith("pulumi")
+
+
 @dataclass(frozen=True)
 class Failure:
     """One reason an input cannot be used, attributed to the input property."""
@@ -315,9 +320,15 @@ def check_copy_destinations(
     failures: list[Failure] = []
     seen: set[str] = set()
     for item in value:
+        if is_unknown(item):
+            continue
         region, kms = (item, None) if isinstance(item, str) else (
             (item.get("region"), item.get("kms_key_id")) if isinstance(item, Mapping) else (None, None)
         )
+        if is_unknown(region):
+            continue  # known at `up`, checked then by FSx (InvalidRegion)
+        if is_unknown(kms):
+            kms = None
         if not isinstance(region, str) or not REGION_RE.match(region):
             failures.append(Failure(prop, f"{item!r} is not a region name such as us-west-2"))
             continue

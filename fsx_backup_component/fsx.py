@@ -120,8 +120,9 @@ def client_for(region: Optional[str]) -> Any:
 
 
 def default_region() -> Optional[str]:
-    """The region boto3 would use without an explicit one (AWS_REGION, AWS_DEFAULT_REGION, profile)."""
-    return boto3.session.Session().region_name
+    """The region to use without an explicit one: AWS_REGION (what the AWS CLI v2, the other SDKs and
+    pulumi-aws read; botocore itself does not), else boto3's AWS_DEFAULT_REGION / profile region."""
+    return os.environ.get("AWS_REGION") or boto3.session.Session().region_name
 
 
 _KNOWN_REGIONS: Optional[frozenset[str]] = None

@@ -208,19 +208,23 @@ class Coalescer(Generic[V]):
         self._wait = wait
         self._cond = threading.Condition()
         self._cache: dict[str, tuple[float, V]] = {}
-        self._errors: dict[str, BaseException] = {}
+        self._errors: dict[str, tuple[int, BaseException]] = {}
         self._queued: dict[str, float] = {}
         self._in_flight: set[str] = set()
         self.fetches = 0
 
     def get(self, key: str) -> V:
         with self._cond:
+            # A failed fetch is reported to every caller that was waiting for it, and only to them:
+            # a caller arriving later asks again.
+            arrived = self.fetches
             while True:
                 cached = self._cache.get(key)
                 if cached is not None and self._clock() - cached[0] < self._ttl:
                     return cached[1]
-                if key in self._errors and key not in self._queued and key not in self._in_flight:
-                    raise self._errors.pop(key)
+                failed = self._errors.get(key)
+                if failed is not None and failed[0] > arrived:
+                    raise failed[1]
                 if key not in self._queued and key not in self._in_flight:
                     self._queued[key] = self._clock()
                 now = self._clock()
@@ -248,13 +252,14 @@ class Coalescer(Generic[V]):
             self._cond.acquire()
             self._in_flight.difference_update(keys)
         self.fetches += 1
+        batch = self.fetches
         now = self._clock()
         for key in keys:
             if failure is not None:
-                self._errors[key] = failure
+                self._errors[key] = (batch, failure)
             elif key in answers:
                 self._cache[key] = (now, answers[key])
                 self._errors.pop(key, None)
             else:
-                self._errors[key] = KeyError(key)
+                self._errors[key] = (batch, KeyError(key))
         self._cond.notify_all()

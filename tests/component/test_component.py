@@ -116,9 +116,6 @@ def test_unknown_keyword_is_refused_listing_the_valid_ones(monitor: RecordingMon
         assert valid in info.value.reason
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: component._merge_args setattr()s keyword arguments onto the "
-                   "caller's FsxBackupArgs, so one args object reused for two backups leaks the first one's "
-                   "keywords into the second (use dataclasses.replace)")
 def test_keywords_do_not_change_the_callers_args_object(monitor: RecordingMonitor) -> None:
     shared = FsxBackupArgs(tags={"team": "storage"})
 

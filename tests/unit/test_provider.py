@@ -445,9 +445,6 @@ def test_pickled_provider_carries_nothing_configured(aws_env: None) -> None:
 # copy_to_regions at preview (added to the core after this suite's brief: unknowns only)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: provider._check_failures skips only a wholly unknown "
-                   "copy_to_regions; eligibility.check_copy_destinations turns an unknown element (a region or "
-                   "kms_key_id from another resource at preview) into a bogus CheckFailure")
 @pytest.mark.parametrize("copies", [[Unknown()], [{"region": "us-west-2", "kms_key_id": Unknown()}],
                                     [{"region": Unknown()}]], ids=["region", "kms", "region-in-map"])
 def test_check_with_unknown_copy_destinations_does_not_fail(env: Env, copies: list[Any]) -> None:
@@ -460,9 +457,6 @@ def test_check_with_wholly_unknown_copy_destinations_does_not_fail(env: Env) -> 
     assert failures_of(BackupProvider().check({}, news)) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: fsx.default_region() is boto3's Session().region_name, which reads "
-                   "AWS_DEFAULT_REGION but not AWS_REGION (botocore 1.44.8), while check()'s and "
-                   "TargetNotFoundError's messages tell users to set AWS_REGION")
 def test_aws_region_alone_is_enough(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     monkeypatch.setenv("AWS_REGION", "eu-west-1")

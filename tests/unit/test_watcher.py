@@ -381,9 +381,6 @@ def test_a_batch_failure_reaches_every_caller_of_the_batch() -> None:
     assert all(isinstance(r, ClientError) for r in results.values())
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: watcher.Coalescer.get pops a failed key's error for the first "
-                   "caller only; a concurrent caller of the same key starts a second fetch (not single-flight "
-                   "on errors, doubles calls while throttled)")
 def test_concurrent_callers_of_one_failing_key_share_one_fetch() -> None:
     clock = FakeClock()
     waiting: set[int] = set()
