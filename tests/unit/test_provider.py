@@ -34,10 +34,9 @@ from unit_helpers import (
 
 from fsx_backup_component import fsx, provider
 from fsx_backup_component.errors import FsxBackupError, InvalidInputError
-from fsx_backup_component.operations import Runtime, TargetLookups
+from fsx_backup_component.operations import Runtime
 from fsx_backup_component.provider import BackupProvider
 from fsx_backup_component.token import derive_token, generation_key
-from fsx_backup_component.watcher import BackupWatcher
 
 B1 = backup_id(1)
 
@@ -58,11 +57,8 @@ def env(client: Any, stubber: Stubber, clock: FakeClock, monkeypatch: pytest.Mon
         recorded.regions.append(region)
         return client
 
-    runtime = Runtime(clock=clock, sleep=clock.sleep)
-    runtime._watchers[id(client)] = BackupWatcher(
-        lambda ids: fsx.describe_backups(client, ids), clock=clock, wait=clock.condition_wait)
-    # The look-ups' Coalescers cannot take a fake wait (see test_operations' Runtime xfail): real clock.
-    runtime._lookups[id(client)] = TargetLookups(client)
+    # The fake wait returns a hair after the time asked (see FakeClock.condition_wait).
+    runtime = Runtime(clock=clock, sleep=clock.sleep, wait=clock.condition_wait)
     monkeypatch.setattr(fsx, "client_for", client_for)
     monkeypatch.setattr(provider, "_RUNTIME", runtime)
     return recorded
@@ -246,7 +242,6 @@ def test_configure_takes_aws_region_and_the_input_wins(env: Env) -> None:
     env.stubber.add_response("describe_file_systems", {"FileSystems": [make_file_system(FS_ID, "WINDOWS")]})
     assert failures_of(p.check({}, inputs())) == []
     provider._RUNTIME._lookups.clear()  # fresh cache for the next region
-    provider._RUNTIME._lookups[id(env.client)] = TargetLookups(env.client)
     assert failures_of(p.check({}, inputs(region="us-west-2"))) == []
     assert env.regions == ["eu-west-1", "us-west-2"]
 
