@@ -58,11 +58,6 @@ PROBE = textwrap.dedent(
     """
 )
 
-WIDENING_BUG = (
-    "core bug: _host.widen_host_thread_pool only raises ThreadPoolExecutor._max_workers; the pool "
-    "spawns a thread on submit only when its _idle_semaphore has no credit, and every finished call "
-    "(Configure, Check...) adds one, so the host keeps its 4 threads and creates still run 4 at a time"
-)
 
 
 @functools.lru_cache(maxsize=1)
