@@ -130,7 +130,9 @@ class FsxBackup(pulumi.ComponentResource):
         child_opts = pulumi.ResourceOptions(parent=self, retain_on_delete=retain or None)
         # The child's URN is an input (create() is never told its URN). Derived from the component's
         # URN without a dependency on it: a child depending on its parent would be a cycle.
-        parent_urn = pulumi.Output(set(), self.urn.future(), self.urn.is_known(), self.urn.is_secret())
+        parent_urn: pulumi.Output[str] = pulumi.Output(
+            set(), self.urn.future(), self.urn.is_known(), self.urn.is_secret()  # type: ignore[arg-type]
+        )
         child_urn = pulumi.resource.create_urn(resource_name, BACKUP_RESOURCE_TYPE, parent=parent_urn)
         self._backup = _Backup(
             resource_name,

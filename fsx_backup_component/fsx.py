@@ -50,9 +50,9 @@ TOKEN_TAG_KEY = "fsx-backup-component:request-token"
 
 # Standard mode retries throttling, 5xx and connection errors with jittered exponential backoff.
 # FSx errors carry no `retryable` trait, so BackupInProgress & co. are never retried by botocore
-# (section 10) and are handled explicitly below. Ten attempts survive heavy throttling bursts.
+# (section 10) and are handled explicitly below. Ten attempts in all survive heavy throttling bursts.
 RETRY_CONFIG = botocore.config.Config(
-    retries={"mode": "standard", "max_attempts": 10},
+    retries={"mode": "standard", "total_max_attempts": 10},
     user_agent_extra="fsx-backup-component",
     connect_timeout=10,
     read_timeout=60,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from . import fsx
 from .eligibility import FileSystemFacts, VolumeFacts
@@ -315,7 +315,7 @@ def copy_key(destination: Mapping[str, Any]) -> str:
 def make_copies(
     source_client: Any,
     source: Backup,
-    destinations: list[Mapping[str, Any]],
+    destinations: Sequence[Mapping[str, Any]],
     *,
     resource_urn: str,
     generation: str,

@@ -199,13 +199,15 @@ class BackupProvider(ResourceProvider):
                 if volume is None:
                     return [Failure("volume_id", f"{vol_id} was not found in region {region}")]
                 return eligibility.check_volume(volume)
-            file_system = lookups.file_system(fs_id)
+            file_system = lookups.file_system(str(fs_id))
             if file_system is None:
                 return [Failure("file_system_id", f"{fs_id} was not found in region {region}")]
             return eligibility.check_file_system(file_system)
         except Exception as exc:  # noqa: BLE001 - a look-up problem is reported, not a crash
             prop = "volume_id" if vol_id is not None else "file_system_id"
-            return [Failure(prop, f"could not look up {vol_id or fs_id} in {region}: {fsx.as_package_error(exc, vol_id or fs_id, 'Describe')}")]
+            target = str(vol_id or fs_id)
+            problem = fsx.as_package_error(exc, target, "Describe")
+            return [Failure(prop, f"could not look up {target} in {region}: {problem}")]
 
     # -- diff / update ------------------------------------------------------------------------
 
@@ -221,6 +223,8 @@ class BackupProvider(ResourceProvider):
             changed.append(TARGET_FACTS)
         if _copies_differ(olds, news):
             changed.append(COPY_TO_REGIONS)
+        if _changed(olds.get(COPY_TAGS), news.get(COPY_TAGS)):
+            changed.append(COPY_TAGS)  # applies to copies made from now on
         # resource_urn and __provider never cause a diff: same resource, same provider class.
         return DiffResult(
             changes=bool(changed),
@@ -339,7 +343,7 @@ class BackupProvider(ResourceProvider):
             # Deleted outside Pulumi: an empty ID tells the engine the resource is gone.
             return ReadResult("", {})
         inputs = {k: state.get(k) for k in INPUT_KEYS}
-        outs = backup_state(inputs, backup, region=region)
+        outs = backup_state(inputs, backup, region=str(region))
         for key in ("client_request_token", "token_attempt", MANAGED_TAGS):
             if key in state:
                 outs[key] = state[key]

@@ -30,6 +30,9 @@ from .fsx import (
     poll_interval,
 )
 
+# A clock advanced by exactly the time asked for can land a float rounding error short of it.
+_CLOCK_SLACK = 1e-9
+
 DescribeMany = Callable[[Sequence[str]], Mapping[str, Optional[Backup]]]
 WaitFn = Callable[[threading.Condition, float], None]
 
@@ -100,7 +103,7 @@ class BackupWatcher:
                     if now >= deadline:
                         raise BackupTimeoutError(backup_id, watch.lifecycle, now - watch.started)
                     due = min(w.next_due for w in self._watches.values() if not w.settled)
-                    if not self._polling and due <= now:
+                    if not self._polling and due <= now + _CLOCK_SLACK:
                         self._poll_round()
                         continue
                     # While another thread polls, its notify wakes us; otherwise sleep until due.
@@ -229,11 +232,11 @@ class Coalescer(Generic[V]):
                     self._queued[key] = self._clock()
                 now = self._clock()
                 if self._queued and not self._in_flight:
-                    oldest = min(self._queued.values())
-                    if now - oldest >= self._window:
+                    remaining = self._window - (now - min(self._queued.values()))
+                    if remaining <= _CLOCK_SLACK:
                         self._fetch_queued()
                         continue
-                    self._wait(self._cond, self._window - (now - oldest))
+                    self._wait(self._cond, remaining)
                     continue
                 self._wait(self._cond, self._window)
 

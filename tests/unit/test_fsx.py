@@ -638,8 +638,8 @@ def test_client_for_is_cached_per_region_and_uses_the_retry_config(aws_env: None
     west = fsx.client_for("eu-west-1")
     assert west is not east and fsx.client_region(west) == "eu-west-1"
     assert east.meta.config.retries["mode"] == "standard"
-    # botocore's `max_attempts` counts retries: 10 retries = 11 attempts in all.
-    assert east.meta.config.retries["total_max_attempts"] == 11
+    # `total_max_attempts` counts the first attempt: 10 attempts in all.
+    assert east.meta.config.retries["total_max_attempts"] == 10
     assert "fsx-backup-component" in east.meta.config.user_agent_extra
 
 
@@ -707,9 +707,9 @@ def test_internal_server_error_after_all_retries_is_an_api_error_with_the_reques
     bodies = _http_answers(client, [(500, {"__type": "InternalServerError", "Message": "oops"})])
     with pytest.raises(AwsApiError) as info:
         fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags=None)
-    assert len(bodies) == 11  # RETRY_CONFIG: the first attempt and 10 retries
-    assert info.value.code == "InternalServerError" and info.value.request_id == "req-11"
-    assert "(AWS request ID: req-11)" in str(info.value)
+    assert len(bodies) == 10  # RETRY_CONFIG: 10 attempts in all
+    assert info.value.code == "InternalServerError" and info.value.request_id == "req-10"
+    assert "(AWS request ID: req-10)" in str(info.value)
 
 
 def test_throttling_is_retried_but_backup_in_progress_is_not(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -363,9 +363,6 @@ def test_lookups_of_non_lustre_skip_associations_and_missing_is_none(client: Any
     assert lookups.volume(VOL_ID) is None
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: watcher.Coalescer.get compares `now - oldest >= window`; with "
-                   "Runtime's fake-sleep wait (advances the clock by exactly the time asked) 1000.0 + 0.05 - 1000.0 "
-                   "< 0.05 forever, so Runtime(clock, sleep).lookups() spins on sub-ulp waits")
 def test_runtime_fake_sleep_reaches_the_look_ups_without_spinning(client: Any) -> None:
     clock = FakeClock(start=1000.0)
     stubber = Stubber(client)
