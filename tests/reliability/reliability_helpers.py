@@ -254,6 +254,55 @@ class LostAnswers:
             return lose
 
 
+@dataclass(frozen=True)
+class Answer:
+    operation: str
+    status: int
+    code: str  # "" for a success
+    subject: str
+
+
+class AnswerLog:
+    """Records what the emulator answered to every request (it only logs requests itself), and
+    runs one-shot actions just before a request of a given operation is handled (``before``).
+    Install before the emulator starts (the server binds ``dispatch`` then)."""
+
+    def __init__(self, emu: FsxEmulator) -> None:
+        if emu._server is not None:  # noqa: SLF001 - a test-side guard
+            raise RuntimeError("install AnswerLog before starting the emulator")
+        self.answers: list[Answer] = []
+        self._lock = threading.Lock()
+        self._before: list[tuple[str, Callable[[], None]]] = []
+        original = emu.dispatch
+
+        def dispatch(operation: Optional[str], region: str, body: bytes) -> tuple[int, dict[str, Any]]:
+            with self._lock:
+                due = [a for op, a in self._before if op == operation]
+                self._before = [(op, a) for op, a in self._before if op != operation]
+            for action in due:
+                action()
+            status, payload = original(operation, region, body)
+            try:
+                params = json.loads(body or b"{}")
+            except ValueError:
+                params = {}
+            subject = str(params.get("FileSystemId") or params.get("VolumeId") or params.get("BackupId") or "")
+            with self._lock:
+                self.answers.append(Answer(str(operation), status, str(payload.get("__type", "")) if status != 200 else "", subject))
+            return status, payload
+
+        emu.dispatch = dispatch  # type: ignore[method-assign]
+
+    def before(self, operation: str, action: Callable[[], None]) -> None:
+        """Run ``action`` once, just before the next ``operation`` request is handled."""
+        with self._lock:
+            self._before.append((operation, action))
+
+    def of(self, operation: str) -> list[Answer]:
+        with self._lock:
+            return [a for a in self.answers if a.operation == operation]
+
+
 # ---------------------------------------------------------------------------------------------
 # kill points
 
