@@ -26,7 +26,12 @@ from fsx_backup_component.errors import (
     QuotaExceededError,
 )
 from fsx_backup_component.operations import Runtime
-from fsx_backup_component.token import MAX_TOKEN_ATTEMPTS, delete_token, derive_token, generation_key
+from fsx_backup_component.token import (
+    MAX_TOKEN_ATTEMPTS,
+    delete_token,
+    derive_token,
+    generation_key,
+)
 from fsx_backup_component.watcher import BackupWatcher
 
 SOURCE = backup_id(1)
