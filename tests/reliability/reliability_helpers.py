@@ -413,6 +413,19 @@ def find_needles(haystacks: Mapping[str, list[str | bytes]], needles: Mapping[st
 SUMMARY_ENV = "FSX_GUARANTEES_SUMMARY"
 
 
+def _merge(old: Any, new: Any) -> Any:
+    """Numbers add up, lists extend, dicts merge key by key; anything else is replaced."""
+    if isinstance(new, bool) or old is None:
+        return new
+    if isinstance(new, (int, float)) and isinstance(old, (int, float)) and not isinstance(old, bool):
+        return old + new
+    if isinstance(new, list) and isinstance(old, list):
+        return old + new
+    if isinstance(new, dict) and isinstance(old, dict):
+        return {k: _merge(old.get(k), new.get(k)) if k in new else old[k] for k in {**old, **new}}
+    return new
+
+
 class Ledger:
     """What each guarantee test tried and observed. Written as JSON at the end of the session to
     ``$FSX_GUARANTEES_SUMMARY`` when that variable is set (see docs/guarantees.md)."""
@@ -425,12 +438,7 @@ class Ledger:
         with self._lock:
             entry = self.entries.setdefault(guarantee, {})
             for key, value in figures.items():
-                if isinstance(value, (int, float)) and not isinstance(value, bool) and isinstance(entry.get(key), (int, float)):
-                    entry[key] += value
-                elif isinstance(value, list) and isinstance(entry.get(key), list):
-                    entry[key] += value
-                else:
-                    entry[key] = value
+                entry[key] = _merge(entry.get(key), value)
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(self.entries, indent=2, sort_keys=True, default=str) + "\n")

@@ -2,7 +2,7 @@
 valid form, before any write call.
 
 The table below is THE table: docs/guarantees.md carries the same rows (rendered by
-``markdown_table()``; ``test_docs_carry_this_table`` fails when they drift apart).
+``markdown_table()``; test_guarantees_doc.py fails when they drift apart).
 
 All cases are declared in one program and previewed once through the real provider host (one
 process, as `pulumi preview` of a stack with many resources); each case is then judged on its own
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -29,7 +28,6 @@ from fsx_backup_component import FsxBackup
 from fsx_backup_component.testing import FsxEmulator
 from tests.harness import Harness
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "guarantees.md"
 KMS_KEY_OF_US_EAST_1 = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 Seed = Callable[[FsxEmulator], dict[str, Any]]  # emulator -> FsxBackup kwargs
@@ -200,13 +198,3 @@ def markdown_table() -> str:
         says = " … ".join(f"`{s}`" if "`" not in s else s for s in case.says)
         rows.append(f"| {case.id} | {case.given} | `{case.property}` | {says} |")
     return "\n".join(rows)
-
-
-def test_docs_carry_this_table() -> None:
-    expected = markdown_table()
-    text = DOC.read_text() if DOC.exists() else ""
-    assert expected in text, (
-        f"{DOC} must contain the bad-input table exactly as the tests define it; regenerate it with\n"
-        "  .venv/bin/python -c 'import sys; sys.path[:0] = [\"tests/reliability\", \".\"]; "
-        "import test_bad_input as t; print(t.markdown_table())'"
-    )
