@@ -12,7 +12,15 @@ from typing import Any, Callable, Optional
 
 import pulumi
 import pytest
-from e2e_helpers import BACKUP_TYPE, COMPONENT_TYPE, live_backups, make_target, user_backups, wait_for, write_calls
+from e2e_helpers import (
+    BACKUP_TYPE,
+    COMPONENT_TYPE,
+    live_backups,
+    make_target,
+    user_backups,
+    wait_for,
+    write_calls,
+)
 
 from fsx_backup_component import FsxBackup
 
