@@ -370,7 +370,7 @@ def test_copy_tags_true_copies_the_backup_tags_and_false_does_not(emu: Any, harn
 @pytest.mark.xfail(strict=True, reason=(
     "BUG: the copy token ignores CopyTags (operations._start_copy, operations.py:368-381), so after a "
     "copy_tags change the token of a copy deleted out of band is answered IncompatibleParameterError, "
-    "which fsx.copy_backup (fsx.py:445) turns into a fatal AwsApiError: `up` can never copy to that region again"
+    "which fsx.copy_backup (fsx.py:447) turns into a fatal AwsApiError: `up` can never copy to that region again"
 ))
 def test_a_copy_deleted_out_of_band_is_made_again_after_a_copy_tags_change(
     emu: Any, harness: Callable[..., Any]
