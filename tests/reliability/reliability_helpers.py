@@ -79,7 +79,8 @@ def stack_program(specs: Sequence[BackupSpec], **common: Any) -> Callable[[], No
 
     def program() -> None:
         for spec in specs:
-            backup = FsxBackup(spec.name, **spec.target, **{**common, **spec.kwargs})
+            kwargs: dict[str, Any] = {**spec.target, **common, **spec.kwargs}
+            backup = FsxBackup(spec.name, **kwargs)
             pulumi.export(f"{spec.name}_backup_id", backup.backup_id)
 
     return program

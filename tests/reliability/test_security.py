@@ -124,7 +124,8 @@ def test_aws_errors_carry_the_request_id_and_no_signature(
 
 def test_emulator_listens_on_loopback_only_by_default() -> None:
     with FsxEmulator(port=0) as emu:
-        host, port = emu._server.address  # noqa: SLF001 - the bound address itself is the point
+        assert emu._server is not None  # noqa: SLF001 - the bound address itself is the point
+        host, port = emu._server.address  # noqa: SLF001
         assert host == "127.0.0.1" and emu.endpoint_url == f"http://127.0.0.1:{port}"
         with socket.create_connection(("127.0.0.1", port), timeout=2):
             pass  # reachable on loopback
@@ -148,7 +149,7 @@ def _non_loopback_ipv4() -> str | None:
     finally:
         probe.close()
     try:
-        candidates += [info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)]
+        candidates += [str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)]
     except OSError:
         pass
     for address in candidates:
