@@ -133,7 +133,8 @@ class CopyRefusedError(FsxBackupError):
         "InvalidSourceKmsKey": "The source backup's KMS key cannot be used for the copy.",
         "IncompatibleRegionForMultiAZ": "Multi-AZ Windows backups can only be copied to regions that "
         "support Multi-AZ file systems.",
-        "UnsupportedOperation": "FSx does not copy this kind of backup.",
+        "UnsupportedOperation": "FSx does not copy this backup there (opt-in regions take no "
+        "cross-region copies; Intelligent-Tiering backups cannot be copied).",
     }
 
     def __init__(
@@ -142,8 +143,9 @@ class CopyRefusedError(FsxBackupError):
         self.code = code
         self.region = region
         advice = self._ADVICE.get(code, "")
+        reason = message.rstrip(".")
         super().__init__(
-            f"copy_to_regions: FSx refused to copy {backup_id} to {region}: {code}: {message}. {advice}".rstrip(),
+            f"copy_to_regions: FSx refused to copy {backup_id} to {region}: {code}: {reason}. {advice}".rstrip(),
             request_id=request_id,
         )
 

@@ -250,13 +250,24 @@ def list_user_backups(client: Any, *, file_system_id: Optional[str], volume_id: 
     return backups
 
 
+def find_copy_of(client: Any, source: Backup) -> Optional[Backup]:
+    """A live copy of ``source`` in the client's region (matched by SourceBackupId)."""
+    volume_id = (source.get("Volume") or {}).get("VolumeId")
+    file_system_id = (source.get("FileSystem") or {}).get("FileSystemId")
+    for backup in list_user_backups(client, file_system_id=file_system_id, volume_id=volume_id):
+        if backup.get("SourceBackupId") == source["BackupId"]:
+            return backup
+    return None
+
+
 def find_backup_by_token_tag(
     client: Any, *, file_system_id: Optional[str], volume_id: Optional[str], token: str
 ) -> Optional[Backup]:
     """The live user-initiated backup of this target that carries our request-token tag."""
     for backup in list_user_backups(client, file_system_id=file_system_id, volume_id=volume_id):
         tags = {t["Key"]: t["Value"] for t in backup.get("Tags", [])}
-        if tags.get(TOKEN_TAG_KEY) == token:
+        # An in-region copy made with CopyTags carries the source's token tag too: skip copies.
+        if tags.get(TOKEN_TAG_KEY) == token and not backup.get("SourceBackupId"):
             return backup
     return None
 
@@ -444,6 +455,8 @@ def copy_backup(
         if code in ("InvalidRegion", "InvalidDestinationKmsKey", "InvalidSourceKmsKey",
                     "IncompatibleRegionForMultiAZ", "UnsupportedOperation"):
             raise CopyRefusedError(code, message, source_backup_id, destination, request_id=rid) from exc
+        if code == "IncompatibleParameterError":
+            raise TokenSpentError(token) from exc
         raise _api_error("CopyBackup", exc, subject) from exc
 
 

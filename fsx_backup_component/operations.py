@@ -18,7 +18,9 @@ from .eligibility import FileSystemFacts, VolumeFacts
 from .errors import (
     BackupFailedError,
     BackupInProgressTimeoutError,
+    CopyRefusedError,
     FsxBackupError,
+    QuotaExceededError,
 )
 from .fsx import Backup, ProgressCallback
 from .token import MAX_TOKEN_ATTEMPTS, delete_token, derive_token
@@ -306,6 +308,9 @@ class ProgressReporter:
 
 ClientFor = Callable[[str], Any]
 
+# Copy errors that another attempt would meet again (as opposed to a deadline).
+PERMANENT_COPY_ERRORS = (CopyRefusedError, QuotaExceededError, BackupFailedError)
+
 
 def copy_key(destination: Mapping[str, Any]) -> str:
     """A destination as the token sees it: a new KMS key for a region means a new copy."""
@@ -331,24 +336,32 @@ def make_copies(
     """
     source_region = fsx.client_region(source_client)
     started: list[tuple[Mapping[str, Any], Any, Backup]] = []
-    for destination in destinations:
-        client = client_for(destination["region"])
-        copy = _start_copy(
-            client, source, destination, source_region=source_region, resource_urn=resource_urn,
-            generation=generation, copy_tags=copy_tags, deadline=deadline, runtime=runtime,
-        )
-        started.append((destination, client, copy))
-    copies = []
-    for destination, client, copy in started:
-        if copy["Lifecycle"] != fsx.BACKUP_DONE_STATE:
-            copy = runtime.watcher(client).wait(
-                copy["BackupId"], deadline=deadline, on_progress=on_progress, initial=copy
+    try:
+        for destination in destinations:
+            client = client_for(destination["region"])
+            copy = _start_copy(
+                client, source, destination, source_region=source_region, resource_urn=resource_urn,
+                generation=generation, copy_tags=copy_tags, deadline=deadline, runtime=runtime,
             )
-        if copy["Lifecycle"] == fsx.BACKUP_FAILED_STATE:
-            deleted = _delete_quietly(client, copy["BackupId"])
-            raise BackupFailedError(copy["BackupId"], fsx.failure_reason(copy), deleted=deleted)
-        copies.append(copy_state(destination, copy))
-    return copies
+            started.append((destination, client, copy))
+        copies = []
+        for destination, client, copy in started:
+            if copy["Lifecycle"] != fsx.BACKUP_DONE_STATE:
+                copy = runtime.watcher(client).wait(
+                    copy["BackupId"], deadline=deadline, on_progress=on_progress, initial=copy
+                )
+            if copy["Lifecycle"] == fsx.BACKUP_FAILED_STATE:
+                deleted = _delete_quietly(client, copy["BackupId"])
+                started = [entry for entry in started if entry[2]["BackupId"] != copy["BackupId"]]
+                raise BackupFailedError(copy["BackupId"], fsx.failure_reason(copy), deleted=deleted)
+            copies.append(copy_state(destination, copy))
+        return copies
+    except PERMANENT_COPY_ERRORS:
+        # A refusal will not go away by itself: the copies this call started belong to no stack,
+        # so they go. (A deadline keeps them: the next `up` adopts them through their tokens.)
+        for _destination, client, copy in started:
+            _remove_quietly(client, copy["BackupId"], deadline=deadline, runtime=runtime)
+        raise
 
 
 def _start_copy(
@@ -379,6 +392,14 @@ def _start_copy(
                 copy_tags=copy_tags,
                 tags=None,
             )
+        except fsx.TokenSpentError:
+            # The token made a copy with other parameters (copy_tags changed since an interrupted
+            # run): adopt that copy if it is still there, else use the next token.
+            existing = fsx.find_copy_of(client, source)
+            if existing is not None:
+                return existing
+            attempt += 1
+            continue
         except fsx.BusyError as busy:
             # At most 5 copies in progress per destination region (section 6): wait, do not fail.
             now = runtime.clock()
@@ -401,6 +422,13 @@ def _start_copy(
         f"copy_to_regions: the first {MAX_TOKEN_ATTEMPTS} copy tokens for {destination['region']} all "
         "name deleted or failed copies. Change `triggers` to start a new generation."
     )
+
+
+def _remove_quietly(client: Any, backup_id: str, *, deadline: float, runtime: Runtime) -> bool:
+    try:
+        return remove_backup(client, backup_id, deadline=deadline, runtime=runtime)
+    except FsxBackupError:
+        return False
 
 
 def copy_state(destination: Mapping[str, Any], copy: Backup) -> dict[str, Any]:

@@ -213,6 +213,8 @@ class BackupProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [k for k in REPLACE_KEYS if _changed(olds.get(k), news.get(k))]
+        if olds.get("lifecycle") == fsx.BACKUP_DELETED_STATE:
+            replaces.append("lifecycle")  # source deleted outside Pulumi, copies kept: a new generation
         changed = list(replaces)
         new_tags = _unwrap(news.get(TAGS))
         if _unknown(new_tags) or _tags_differ(olds, new_tags):
@@ -314,11 +316,17 @@ class BackupProvider(ResourceProvider):
         outs["token_attempt"] = taken.attempt
         destinations = _destinations(inputs.get(COPY_TO_REGIONS))
         if destinations:
-            outs[COPIES] = operations.make_copies(
-                client, taken.backup, destinations, resource_urn=urn, generation=generation,
-                copy_tags=_copy_tags(inputs), deadline=deadline, runtime=_RUNTIME,
-                client_for=fsx.client_for, on_progress=reporter,
-            )
+            try:
+                outs[COPIES] = operations.make_copies(
+                    client, taken.backup, destinations, resource_urn=urn, generation=generation,
+                    copy_tags=_copy_tags(inputs), deadline=deadline, runtime=_RUNTIME,
+                    client_for=fsx.client_for, on_progress=reporter,
+                )
+            except operations.PERMANENT_COPY_ERRORS:
+                # create() fails, so the engine will not record the source: delete it rather than
+                # leave it in no stack. The next `up` moves past its token to a fresh backup.
+                operations.remove_backup(client, taken.backup["BackupId"], deadline=deadline, runtime=_RUNTIME)
+                raise
         return CreateResult(id_=taken.backup["BackupId"], outs=outs)
 
     def _syntax_failures(self, inputs: Mapping[str, Any]) -> list[Failure]:
@@ -339,15 +347,20 @@ class BackupProvider(ResourceProvider):
         state = {k: _unwrap(v) for k, v in props.items() if k != "__provider"}
         region = state.get("resolved_region") or self._region(state)
         backup = fsx.find_backup(fsx.client_for(region), id_)
-        if backup is None:
+        copies = operations.refresh_copies(list(state.get(COPIES) or []), fsx.client_for)
+        if backup is None and not copies:
             # Deleted outside Pulumi: an empty ID tells the engine the resource is gone.
             return ReadResult("", {})
+        if backup is None:
+            # The source is gone but copies live on: keep the resource so that the next `up`
+            # replaces it (diff sees lifecycle DELETED) and `destroy` still deletes the copies.
+            return ReadResult(id_=id_, outs={**state, "lifecycle": fsx.BACKUP_DELETED_STATE, COPIES: copies})
         inputs = {k: state.get(k) for k in INPUT_KEYS}
         outs = backup_state(inputs, backup, region=str(region))
         for key in ("client_request_token", "token_attempt", MANAGED_TAGS):
             if key in state:
                 outs[key] = state[key]
-        outs[COPIES] = operations.refresh_copies(list(state.get(COPIES) or []), fsx.client_for)
+        outs[COPIES] = copies
         return ReadResult(id_=id_, outs=outs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:

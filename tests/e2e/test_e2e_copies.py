@@ -301,11 +301,6 @@ def test_refused_copies_are_clear_copy_to_regions_errors(case: str, emu: Any, ha
     assert copies_in(emu, include_deleted=True) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a refused destination leaves the copies already started for earlier destinations behind "
-    "(operations.make_copies, operations.py:334-340, no clean-up on error), and create() fails after the "
-    "source backup was made, so the source is unmanaged too (provider.py:299-321)"
-))
 def test_a_refused_destination_leaves_no_copy_behind(emu: Any, harness: Callable[..., Any]) -> None:
     emu.mark_kms_key_invalid(EU_KEY, "eu-west-1")
     h = harness(program(copy_to_regions=["us-west-2", {"region": "eu-west-1", "kms_key_id": EU_KEY}],
@@ -367,11 +362,6 @@ def test_copy_tags_true_copies_the_backup_tags_and_false_does_not(emu: Any, harn
     assert requests == {tagged["SourceBackupId"]: True, untagged["SourceBackupId"]: False}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the copy token ignores CopyTags (operations._start_copy, operations.py:368-381), so after a "
-    "copy_tags change the token of a copy deleted out of band is answered IncompatibleParameterError, "
-    "which fsx.copy_backup (fsx.py:447) turns into a fatal AwsApiError: `up` can never copy to that region again"
-))
 def test_a_copy_deleted_out_of_band_is_made_again_after_a_copy_tags_change(
     emu: Any, harness: Callable[..., Any]
 ) -> None:
@@ -389,10 +379,6 @@ def test_a_copy_deleted_out_of_band_is_made_again_after_a_copy_tags_change(
     assert fresh["BackupId"] != copy["BackupId"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: when the source backup is deleted out of band, read() (provider.py:341-344) answers an empty ID, "
-    "so refresh drops the resource together with its still-live copies: no later up or destroy ever deletes them"
-))
 def test_copies_of_a_source_deleted_out_of_band_stay_managed(emu: Any, harness: Callable[..., Any]) -> None:
     h = harness(program(copy_to_regions=["us-west-2"], **make_target(emu, "openzfs")))
     h.up().raise_for_errors()
