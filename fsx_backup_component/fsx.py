@@ -199,37 +199,52 @@ def _chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:
 # finders
 
 
-def describe_backups(client: Any, backup_ids: Sequence[str]) -> dict[str, Optional[Backup]]:
-    """Current description of each backup, ``None`` for one that is gone (BackupNotFound or DELETED).
+@dataclass(frozen=True)
+class _ByIds:
+    """How one Describe* operation is asked about IDs and says that one is missing."""
+
+    operation: str  # client method
+    ids_param: str
+    result_key: str
+    id_key: str
+    not_found: str
+
+
+_BACKUPS = _ByIds("describe_backups", "BackupIds", "Backups", "BackupId", "BackupNotFound")
+_FILE_SYSTEMS = _ByIds("describe_file_systems", "FileSystemIds", "FileSystems", "FileSystemId", "FileSystemNotFound")
+_VOLUMES = _ByIds("describe_volumes", "VolumeIds", "Volumes", "VolumeId", "VolumeNotFound")
+
+
+def _describe_by_ids(client: Any, how: _ByIds, ids: Sequence[str]) -> dict[str, Optional[dict[str, Any]]]:
+    """Each item's description, ``None`` for one that does not exist.
 
     One call per 50 IDs. FSx fails the whole call when any ID is missing, so such a batch is
     re-asked one ID at a time to tell which one is gone.
     """
-    found: dict[str, Optional[Backup]] = {}
-    unique = list(dict.fromkeys(backup_ids))
-    for batch in _chunks(unique, DESCRIBE_BATCH):
+    found: dict[str, Optional[dict[str, Any]]] = {}
+    for batch in _chunks(list(dict.fromkeys(ids)), DESCRIBE_BATCH):
         try:
-            backups = client.describe_backups(BackupIds=batch)["Backups"]
+            items = getattr(client, how.operation)(**{how.ids_param: batch})[how.result_key]
         except ClientError as exc:
-            if error_code(exc) != "BackupNotFound":
+            if error_code(exc) != how.not_found:
                 raise
             if len(batch) == 1:
                 found[batch[0]] = None
-                continue
-            found.update(describe_backups_one_by_one(client, batch))
+            else:
+                for one in batch:
+                    found.update(_describe_by_ids(client, how, [one]))
             continue
-        by_id = {b["BackupId"]: b for b in backups}
-        for backup_id in batch:
-            backup = by_id.get(backup_id)
-            found[backup_id] = None if backup is None or backup["Lifecycle"] == BACKUP_DELETED_STATE else backup
+        by_id = {item[how.id_key]: item for item in items}
+        found.update({item_id: by_id.get(item_id) for item_id in batch})
     return found
 
 
-def describe_backups_one_by_one(client: Any, backup_ids: Sequence[str]) -> dict[str, Optional[Backup]]:
-    found: dict[str, Optional[Backup]] = {}
-    for backup_id in backup_ids:
-        found.update(describe_backups(client, [backup_id]))
-    return found
+def describe_backups(client: Any, backup_ids: Sequence[str]) -> dict[str, Optional[Backup]]:
+    """Current description of each backup, ``None`` for one that is gone (BackupNotFound or DELETED)."""
+    return {
+        backup_id: None if backup is None or backup["Lifecycle"] == BACKUP_DELETED_STATE else backup
+        for backup_id, backup in _describe_by_ids(client, _BACKUPS, backup_ids).items()
+    }
 
 
 def find_backup(client: Any, backup_id: str) -> Optional[Backup]:
@@ -274,42 +289,12 @@ def find_backup_by_token_tag(
 
 def describe_file_systems(client: Any, file_system_ids: Sequence[str]) -> dict[str, Optional[FileSystem]]:
     """Each file system's description, ``None`` for an ID that does not exist."""
-    found: dict[str, Optional[FileSystem]] = {}
-    for batch in _chunks(list(dict.fromkeys(file_system_ids)), DESCRIBE_BATCH):
-        try:
-            systems = client.describe_file_systems(FileSystemIds=batch)["FileSystems"]
-        except ClientError as exc:
-            if error_code(exc) != "FileSystemNotFound":
-                raise
-            if len(batch) == 1:
-                found[batch[0]] = None
-                continue
-            for one in batch:
-                found.update(describe_file_systems(client, [one]))
-            continue
-        by_id = {fs["FileSystemId"]: fs for fs in systems}
-        found.update({fs_id: by_id.get(fs_id) for fs_id in batch})
-    return found
+    return _describe_by_ids(client, _FILE_SYSTEMS, file_system_ids)
 
 
 def describe_volumes(client: Any, volume_ids: Sequence[str]) -> dict[str, Optional[Volume]]:
     """Each volume's description, ``None`` for an ID that does not exist."""
-    found: dict[str, Optional[Volume]] = {}
-    for batch in _chunks(list(dict.fromkeys(volume_ids)), DESCRIBE_BATCH):
-        try:
-            volumes = client.describe_volumes(VolumeIds=batch)["Volumes"]
-        except ClientError as exc:
-            if error_code(exc) != "VolumeNotFound":
-                raise
-            if len(batch) == 1:
-                found[batch[0]] = None
-                continue
-            for one in batch:
-                found.update(describe_volumes(client, [one]))
-            continue
-        by_id = {v["VolumeId"]: v for v in volumes}
-        found.update({vol_id: by_id.get(vol_id) for vol_id in batch})
-    return found
+    return _describe_by_ids(client, _VOLUMES, volume_ids)
 
 
 def count_data_repository_associations(client: Any, file_system_ids: Sequence[str]) -> dict[str, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar
 
 from . import fsx
 from .eligibility import FileSystemFacts, VolumeFacts
@@ -142,18 +142,38 @@ def _create_when_not_busy(
     runtime: Runtime,
 ) -> fsx.CreateOutcome:
     """CreateBackup, waiting while another backup of the same file system runs (BackupInProgress)."""
+    target = volume_id or file_system_id or "?"
+    return wait_while_busy(
+        lambda: fsx.create_backup(client, file_system_id=file_system_id, volume_id=volume_id, token=token, tags=tags),
+        deadline=deadline,
+        runtime=runtime,
+        on_deadline=lambda _busy, _waited: BackupInProgressTimeoutError(
+            target, runtime.clock() - started, "CreateBackup"
+        ),
+    )
+
+
+T = TypeVar("T")
+
+
+def wait_while_busy(
+    action: Callable[[], T],
+    *,
+    deadline: float,
+    runtime: Runtime,
+    on_deadline: Callable[[fsx.BusyError, float], Exception],
+) -> T:
+    """Run ``action`` until FSx stops answering "busy" (BusyError), pausing 5 s growing x1.5 up to
+    30 s; past the deadline raise ``on_deadline(last busy answer, seconds waited)``."""
+    started = runtime.clock()
     pause = BUSY_FIRST_WAIT
     while True:
         try:
-            return fsx.create_backup(
-                client, file_system_id=file_system_id, volume_id=volume_id, token=token, tags=tags
-            )
-        except fsx.BusyError:
+            return action()
+        except fsx.BusyError as busy:
             now = runtime.clock()
             if now >= deadline:
-                raise BackupInProgressTimeoutError(
-                    volume_id or file_system_id or "?", now - started, "CreateBackup"
-                ) from None
+                raise on_deadline(busy, now - started) from None
             runtime.sleep(min(pause, max(0.0, deadline - now)))
             pause = min(BUSY_MAX_WAIT, pause * 1.5)
 
@@ -169,21 +189,16 @@ def _delete_quietly(client: Any, backup_id: str) -> bool:
 def remove_backup(client: Any, backup_id: str, *, deadline: float, runtime: Runtime) -> bool:
     """Delete the backup; already gone is success. Busy (in progress, being copied) waits until the
     deadline. Returns True when this call deleted it."""
-    started = runtime.clock()
-    pause = BUSY_FIRST_WAIT
-    while True:
-        try:
-            return fsx.delete_backup(client, backup_id, delete_token(backup_id))
-        except fsx.BusyError as busy:
-            now = runtime.clock()
-            if now >= deadline:
-                raise FsxBackupError(
-                    f"DeleteBackup of {backup_id}: FSx kept answering {busy.code} for "
-                    f"{now - started:.0f}s (the `timeout_seconds` deadline). The backup is still in "
-                    "the stack; run `pulumi destroy` (or `pulumi up`) again once it is idle."
-                ) from None
-            runtime.sleep(min(pause, max(0.0, deadline - now)))
-            pause = min(BUSY_MAX_WAIT, pause * 1.5)
+    return wait_while_busy(
+        lambda: fsx.delete_backup(client, backup_id, delete_token(backup_id)),
+        deadline=deadline,
+        runtime=runtime,
+        on_deadline=lambda busy, waited: FsxBackupError(
+            f"DeleteBackup of {backup_id}: FSx kept answering {busy.code} for {waited:.0f}s (the "
+            "`timeout_seconds` deadline). The backup is still in the stack; run `pulumi destroy` (or "
+            "`pulumi up`) again once it is idle."
+        ),
+    )
 
 
 def user_tags(backup: Backup) -> dict[str, str]:
@@ -376,21 +391,29 @@ def _start_copy(
     deadline: float,
     runtime: Runtime,
 ) -> Backup:
-    started = runtime.clock()
-    pause = BUSY_FIRST_WAIT
     material = f"{generation}|copy|{copy_key(destination)}|{source['BackupId']}"
     attempt = 0
     while attempt < MAX_TOKEN_ATTEMPTS:
         token = derive_token(resource_urn, material, attempt)
         try:
-            copy = fsx.copy_backup(
-                client,
-                source_backup_id=source["BackupId"],
-                source_region=source_region,
-                token=token,
-                kms_key_id=destination.get("kms_key_id"),
-                copy_tags=copy_tags,
-                tags=None,
+            # At most 5 copies in progress per destination region (section 6): wait, do not fail.
+            copy = wait_while_busy(
+                lambda token=token: fsx.copy_backup(  # type: ignore[misc]
+                    client,
+                    source_backup_id=source["BackupId"],
+                    source_region=source_region,
+                    token=token,
+                    kms_key_id=destination.get("kms_key_id"),
+                    copy_tags=copy_tags,
+                    tags=None,
+                ),
+                deadline=deadline,
+                runtime=runtime,
+                on_deadline=lambda busy, waited: FsxBackupError(
+                    f"copy_to_regions: copying {source['BackupId']} to {destination['region']}: FSx kept "
+                    f"answering {busy.code} for {waited:.0f}s (the `timeout_seconds` deadline). "
+                    "Run `pulumi up` again later."
+                ),
             )
         except fsx.TokenSpentError:
             # The token made a copy with other parameters (copy_tags changed since an interrupted
@@ -399,18 +422,6 @@ def _start_copy(
             if existing is not None:
                 return existing
             attempt += 1
-            continue
-        except fsx.BusyError as busy:
-            # At most 5 copies in progress per destination region (section 6): wait, do not fail.
-            now = runtime.clock()
-            if now >= deadline:
-                raise FsxBackupError(
-                    f"copy_to_regions: copying {source['BackupId']} to {destination['region']}: FSx kept "
-                    f"answering {busy.code} for {now - started:.0f}s (the `timeout_seconds` deadline). "
-                    "Run `pulumi up` again later."
-                ) from None
-            runtime.sleep(min(pause, max(0.0, deadline - now)))
-            pause = min(BUSY_MAX_WAIT, pause * 1.5)
             continue
         if copy["Lifecycle"] in (fsx.BACKUP_DELETED_STATE, fsx.BACKUP_FAILED_STATE):
             if copy["Lifecycle"] == fsx.BACKUP_FAILED_STATE:
