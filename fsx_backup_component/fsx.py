@@ -58,6 +58,13 @@ RETRY_CONFIG = botocore.config.Config(
     read_timeout=60,
 )
 
+POLL_RETRY_CONFIG = botocore.config.Config(
+    retries={"mode": "standard", "total_max_attempts": 2},
+    user_agent_extra="fsx-backup-component",
+    connect_timeout=10,
+    read_timeout=30,
+)
+
 # Errors that a later poll may not see again: a waiter treats them as "no news this round".
 TRANSIENT_ERROR_CODES = frozenset(
     {
@@ -100,6 +107,7 @@ class CreateOutcome:
 # clients
 
 _CLIENTS: dict[tuple[Optional[str], ...], Any] = {}
+_POLL_CLIENTS: dict[int, Any] = {}
 _CLIENTS_LOCK = threading.Lock()
 # A client is reused while these stay the same; a program (where pre-change hooks run) or a test that
 # changes them gets a fresh client instead of one bound to an old endpoint or profile.
@@ -114,9 +122,18 @@ def client_for(region: Optional[str]) -> Any:
         client = _CLIENTS.get(key)
         if client is None:
             # Sessions are not thread-safe; clients are. Build under the lock, share afterwards.
-            client = boto3.session.Session().client("fsx", region_name=region, config=RETRY_CONFIG)
+            session = boto3.session.Session()
+            client = session.client("fsx", region_name=region, config=RETRY_CONFIG)
+            _POLL_CLIENTS[id(client)] = session.client("fsx", region_name=region, config=POLL_RETRY_CONFIG)
             _CLIENTS[key] = client
         return client
+
+
+def polling_client(client: Any) -> Any:
+    """The client polls go through: a sibling of ``client`` with few retries (a failed round is just
+    "no news", polled again soon), so one throttled poll cannot hold up every waiting create for
+    the tens of seconds botocore's full backoff takes. A client not made here is used as it is."""
+    return _POLL_CLIENTS.get(id(client), client)
 
 
 def default_region() -> Optional[str]:

@@ -55,8 +55,9 @@ class Runtime:
         with self._lock:
             watcher = self._watchers.get(id(client))
             if watcher is None:
+                poller = fsx.polling_client(client)
                 watcher = BackupWatcher(
-                    lambda ids: fsx.describe_backups(client, ids), clock=self.clock, wait=self.wait_fn()
+                    lambda ids: fsx.describe_backups(poller, ids), clock=self.clock, wait=self.wait_fn()
                 )
                 self._watchers[id(client)] = watcher
             return watcher

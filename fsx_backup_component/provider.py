@@ -134,13 +134,16 @@ class BackupProvider(ResourceProvider):
 
     # -- check (runs at preview: read-only) --------------------------------------------------
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs = {k: _unwrap(v) for k, v in news.items()}
         inputs.setdefault(TIMEOUT_SECONDS, eligibility.DEFAULT_TIMEOUT_SECONDS)
-        failures = self._check_failures(inputs)
+        # An existing backup that stays the same generation makes no new backup, so its target is
+        # not looked up again: a backup outlives its file system, and must not block `up` then.
+        same_generation = bool(olds) and not any(_changed(olds.get(k), inputs.get(k)) for k in REPLACE_KEYS)
+        failures = self._check_failures(inputs, look_up_target=not same_generation)
         return CheckResult(inputs, [CheckFailure(f.property, f.reason) for f in failures])
 
-    def _check_failures(self, inputs: Mapping[str, Any]) -> list[Failure]:
+    def _check_failures(self, inputs: Mapping[str, Any], *, look_up_target: bool = True) -> list[Failure]:
         fs_id, vol_id = inputs.get(TARGET_FILE_SYSTEM_ID), inputs.get(TARGET_VOLUME_ID)
         failures = eligibility.check_target_choice(
             file_system_id=fs_id,
@@ -180,6 +183,8 @@ class BackupProvider(ResourceProvider):
             failures += eligibility.check_copy_destinations(
                 copies, source_region=region, known_regions=fsx.known_regions(), partition_of=fsx.partition_of
             )
+        if not look_up_target:
+            return failures
         return failures + self._eligibility_failures(inputs, region)
 
     def _eligibility_failures(self, inputs: Mapping[str, Any], region: str) -> list[Failure]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import pytest
 from reliability_helpers import (
     BACKUP_TYPE,
     WRITE_OPERATIONS,
@@ -63,13 +62,6 @@ def test_file_system_deleted_out_of_band_keeps_the_backup_until_destroy(
     ledger.record("out-of-band", cases=1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: after its file system is deleted, an existing backup blocks every `pulumi up`: check() "
-        "looks the target up again and fails 'not found' although nothing would be created"
-    ),
-)
 def test_up_after_file_system_deleted_leaves_the_surviving_backup_alone(
     emu: Any, harness: Callable[..., Any]
 ) -> None:

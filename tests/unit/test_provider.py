@@ -458,3 +458,21 @@ def test_aws_region_alone_is_enough(env: Env, monkeypatch: pytest.MonkeyPatch) -
     env.stubber.add_response("describe_file_systems", {"FileSystems": [make_file_system(FS_ID, "WINDOWS")]})
     assert failures_of(BackupProvider().check({}, inputs())) == []
     assert env.regions == ["eu-west-1"]
+
+
+# -------------------------------------------------------------------------------------------------
+# check() of an existing backup: no look-up unless a new generation would be made
+
+
+def test_check_of_an_unchanged_existing_backup_does_not_look_the_target_up(env: Env) -> None:
+    """The file system may be gone (a backup outlives it): `up` must not fail on it. Stubber has no
+    answer queued, so any AWS call would fail this test."""
+    olds = inputs(tags={"old": "tag"})
+    assert failures_of(BackupProvider().check(olds, inputs(tags={"new": "tag"}))) == []
+    env.stubber.assert_no_pending_responses()
+
+
+def test_check_of_an_existing_backup_looks_the_target_up_again_for_a_new_generation(env: Env) -> None:
+    env.stubber.add_client_error("describe_file_systems", "FileSystemNotFound", "gone")
+    result = BackupProvider().check(inputs(triggers={"v": 1}), inputs(triggers={"v": 2}))
+    assert failures_of(result) == [("file_system_id", f"{FS_ID} was not found in region us-east-1")]
