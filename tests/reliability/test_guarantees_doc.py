@@ -95,12 +95,12 @@ def guarantees_table() -> str:
         ),
         (
             "Changes outside Pulumi behave as expected",
-            "backup deleted by hand → refresh → up; file system deleted by hand → refresh → destroy; "
+            "backup deleted by hand → refresh → up; file system deleted by hand → refresh → up → destroy; "
             "preview of a new backup of a deleted file system",
             "3 scenarios",
             "refresh drops the deleted backup and `up` takes a new one; refresh keeps a backup whose "
-            "file system is gone and destroy deletes it; preview fails \"not found\". "
-            "**Not held:** `up` after the file system is deleted (see Known gaps)",
+            "file system is gone, a later `up` of the unchanged program leaves it alone, and destroy "
+            "deletes it; preview fails \"not found\"",
         ),
         (
             "Bad input is refused at preview, with no write call",
