@@ -62,6 +62,14 @@ class FsxBackupArgs:
     """Copy the backup's tags to its copies."""
 
 
+BACKUP_RESOURCE_TYPE = "pulumi-python:dynamic/fsx-backup:Backup"
+# The component's outputs: the same names on the child dynamic resource.
+OUTPUT_NAMES = (
+    "backup_id", "backup_arn", "lifecycle", "file_system_id", "volume_id", "file_system_type",
+    "resource_type", "creation_time", "kms_key_id", "tags", "client_request_token", "copies",
+)
+
+
 class _Backup(pulumi.dynamic.Resource, module="fsx-backup", name="Backup"):
     """The child resource the provider manages; one FSx backup."""
 
@@ -79,16 +87,9 @@ class _Backup(pulumi.dynamic.Resource, module="fsx-backup", name="Backup"):
     copies: pulumi.Output[list[Mapping[str, Any]]]
 
     def __init__(self, name: str, props: Mapping[str, Any], opts: pulumi.ResourceOptions) -> None:
-        outputs = dict.fromkeys(
-            (
-                "backup_id", "backup_arn", "lifecycle", "file_system_id", "volume_id", "file_system_type",
-                "resource_type", "creation_time", "kms_key_id", "client_request_token", "copies",
-            )
-        )
+        # Declared as None so that the provider's outputs of these names become attributes.
+        outputs = dict.fromkeys(name for name in OUTPUT_NAMES if name != "tags")
         super().__init__(BackupProvider(), name, {**outputs, **props}, opts)
-
-
-BACKUP_RESOURCE_TYPE = "pulumi-python:dynamic/fsx-backup:Backup"
 
 
 class FsxBackup(pulumi.ComponentResource):
@@ -150,29 +151,10 @@ class FsxBackup(pulumi.ComponentResource):
             },
             child_opts,
         )
-        b = self._backup
-        self.backup_id = b.backup_id
-        self.backup_arn = b.backup_arn
-        self.lifecycle = b.lifecycle
-        self.file_system_id = b.file_system_id
-        self.volume_id = b.volume_id
-        self.file_system_type = b.file_system_type
-        self.resource_type = b.resource_type
-        self.creation_time = b.creation_time
-        self.kms_key_id = b.kms_key_id
-        self.tags = b.tags
-        self.client_request_token = b.client_request_token
-        self.copies = b.copies.apply(lambda copies: copies or [])
-        self.register_outputs(
-            {
-                name: getattr(self, name)
-                for name in (
-                    "backup_id", "backup_arn", "lifecycle", "file_system_id", "volume_id",
-                    "file_system_type", "resource_type", "creation_time", "kms_key_id", "tags",
-                    "client_request_token", "copies",
-                )
-            }
-        )
+        for output in OUTPUT_NAMES:
+            setattr(self, output, getattr(self._backup, output))
+        self.copies = self._backup.copies.apply(lambda copies: copies or [])
+        self.register_outputs({output: getattr(self, output) for output in OUTPUT_NAMES})
 
 
 def _merge_args(args: Optional[FsxBackupArgs], kwargs: Mapping[str, Any]) -> FsxBackupArgs:
