@@ -25,7 +25,6 @@ without that exact tag are never touched.
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any, Mapping, Optional
 
 import pulumi
@@ -106,7 +105,7 @@ class PreChangeBackup:
     def take(self, args: pulumi.ResourceHookArgs, reason: str) -> str:
         """Blocking: back up the resource the hook fired for, prune, return the backup ID."""
         file_system_id, volume_id = _target_of(args)
-        client = fsx.client_for(self.region or os.environ.get("AWS_REGION") or fsx.default_region())
+        client = fsx.client_for(self.region or fsx.default_region())
         generation = canonical_json(
             {
                 "id": args.id,
