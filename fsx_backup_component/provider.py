@@ -249,12 +249,7 @@ class BackupProvider(ResourceProvider):
         previously = olds.get(MANAGED_TAGS) or {}
         if _tags_differ(olds, desired):
             client = fsx.client_for(olds.get("resolved_region") or self._region(news))
-            backup = fsx.find_backup(client, id_)
-            if backup is None:
-                raise FsxBackupError(
-                    f"FSx backup {id_} no longer exists, so its tags cannot be updated. Run "
-                    "`pulumi refresh` and then `pulumi up` to take a new backup."
-                )
+            backup = _existing_backup(client, id_, "its tags cannot be updated")
             backup = operations.reconcile_tags(client, backup, desired=desired, previously_managed=previously)
             state[TAGS] = operations.user_tags(backup)
         state[MANAGED_TAGS] = dict(desired)
@@ -275,12 +270,7 @@ class BackupProvider(ResourceProvider):
         operations.remove_copies(drop, client_for=fsx.client_for, deadline=deadline, runtime=_RUNTIME)
         if missing:
             source_client = fsx.client_for(state.get("resolved_region") or self._region(state))
-            source = fsx.find_backup(source_client, id_)
-            if source is None:
-                raise FsxBackupError(
-                    f"FSx backup {id_} no longer exists, so it cannot be copied. Run `pulumi refresh` and "
-                    "then `pulumi up` to take a new backup."
-                )
+            source = _existing_backup(source_client, id_, "it cannot be copied")
             keep += operations.make_copies(
                 source_client, source, missing, resource_urn=str(state[RESOURCE_URN]),
                 generation=_generation(state), copy_tags=_copy_tags(state), deadline=deadline,
@@ -377,6 +367,16 @@ class BackupProvider(ResourceProvider):
             list(state.get(COPIES) or []), client_for=fsx.client_for, deadline=deadline, runtime=_RUNTIME
         )
         operations.remove_backup(fsx.client_for(region), id_, deadline=deadline, runtime=_RUNTIME)
+
+
+def _existing_backup(client: Any, backup_id: str, consequence: str) -> fsx.Backup:
+    backup = fsx.find_backup(client, backup_id)
+    if backup is None:
+        raise FsxBackupError(
+            f"FSx backup {backup_id} no longer exists, so {consequence}. Run `pulumi refresh` and then "
+            "`pulumi up` to take a new backup."
+        )
+    return backup
 
 
 def _generation(inputs: Mapping[str, Any]) -> str:
