@@ -8,6 +8,7 @@ error hierarchy. Throttling and 5xx are retried by botocore (``RETRY_CONFIG``), 
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -148,15 +149,18 @@ _KNOWN_REGIONS: Optional[frozenset[str]] = None
 def known_regions() -> frozenset[str]:
     """Regions botocore's endpoint data knows for FSx, across all partitions. Local data, no call."""
     global _KNOWN_REGIONS
-    if _KNOWN_REGIONS is None:
-        session = boto3.session.Session()
-        regions: set[str] = set()
-        for partition in session.get_available_partitions():
-            regions.update(session.get_available_regions("fsx", partition_name=partition))
-        _KNOWN_REGIONS = frozenset(regions)
-    return _KNOWN_REGIONS
+    # Under a lock: 32 concurrent first checks would otherwise each load the endpoint data.
+    with _CLIENTS_LOCK:
+        if _KNOWN_REGIONS is None:
+            session = boto3.session.Session()
+            regions: set[str] = set()
+            for partition in session.get_available_partitions():
+                regions.update(session.get_available_regions("fsx", partition_name=partition))
+            _KNOWN_REGIONS = frozenset(regions)
+        return _KNOWN_REGIONS
 
 
+@functools.lru_cache(maxsize=None)
 def partition_of(region: str) -> str:
     """The AWS partition of a region (aws, aws-cn, aws-us-gov, ...) from botocore's local data."""
     try:
