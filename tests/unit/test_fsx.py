@@ -731,3 +731,34 @@ def test_error_helpers_read_the_botocore_error_shape() -> None:
     assert fsx.as_package_error(own, B1) is own
     assert fsx.failure_reason(make_backup(B1, "FAILED")) == ""
 
+
+
+def test_known_regions_are_loaded_once_by_concurrent_first_callers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """32 checks arrive together at preview; each loading botocore's endpoint data took the Checks of
+    a 32-backup stack from 0.4 s to 7 s."""
+    import threading
+
+    loads: list[str] = []
+    real = boto3.session.Session.get_available_regions
+
+    def counting(self: Any, service: str, partition_name: str = "aws", **kw: Any) -> list[str]:
+        loads.append(partition_name)
+        return list(real(self, service, partition_name=partition_name, **kw))
+
+    monkeypatch.setattr(fsx, "_KNOWN_REGIONS", None)
+    monkeypatch.setattr(boto3.session.Session, "get_available_regions", counting)
+    start = threading.Barrier(16)
+    results: list[frozenset[str]] = []
+
+    def first_call() -> None:
+        start.wait()
+        results.append(fsx.known_regions())
+
+    threads = [threading.Thread(target=first_call) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    partitions = boto3.session.Session().get_available_partitions()
+    assert len(results) == 16 and all(r == results[0] for r in results) and "us-east-1" in results[0]
+    assert sorted(loads) == sorted(partitions), "endpoint data was loaded more than once"
