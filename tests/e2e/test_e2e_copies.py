@@ -392,3 +392,38 @@ def test_copies_of_a_source_deleted_out_of_band_stay_managed(emu: Any, harness: 
 
     assert h.state.resources == {}
     assert live_backups(emu) == [], f"{old_copy['BackupId']} is left in us-west-2, in no stack"
+
+
+# -------------------------------------------------------------------------------------------------
+# kills while copies are in flight (the reliability campaign covers create/update/delete of the
+# source; these add the copy phase)
+
+
+@pytest.mark.parametrize("count", [1, 2], ids=["first-CopyBackup", "second-CopyBackup"])
+def test_killed_while_copying_converges_without_duplicates(emu: Any, harness: Callable[..., Any], count: int) -> None:
+    h = harness(program(copy_to_regions=["us-west-2", "eu-west-1"], **make_target(emu, "openzfs")))
+    h.kill_on_emulator_call("CopyBackup", count)
+    assert not h.up().ok, "the kill did not happen"
+
+    up = h.up().raise_for_errors()
+    again = h.up().raise_for_errors()
+
+    assert not {m for m in again.methods() if m in ("Create", "Update", "Delete")}, "the stack did not converge"
+    assert len(sources(emu, include_deleted=True)) == 1
+    for region in ("us-west-2", "eu-west-1"):
+        assert len(copies_in(emu, region, include_deleted=True)) == 1, f"{region}: duplicate copy"
+    copies = up.outputs_of("dr", COMPONENT_TYPE)["copies"]
+    assert sorted(c["region"] for c in copies) == ["eu-west-1", "us-west-2"]
+    assert {c["lifecycle"] for c in copies} == {"AVAILABLE"}
+
+
+def test_killed_while_destroying_copies_leaves_nothing_behind(emu: Any, harness: Callable[..., Any]) -> None:
+    h = harness(program(copy_to_regions=["us-west-2", "eu-west-1"], **make_target(emu, "openzfs")))
+    h.up().raise_for_errors()
+    h.kill_on_emulator_call("DeleteBackup", 2)  # one copy deleted, the other not yet
+    assert not h.destroy().ok, "the kill did not happen"
+
+    h.destroy().raise_for_errors()
+
+    assert h.state.resources == {}
+    assert live_backups(emu) == [] and live_by_region(emu) == {}
