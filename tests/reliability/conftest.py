@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi_aws.fsx  # noqa: F401 - imported once, here: program threads then never compile it
 import pytest
-from reliability_helpers import BACKUP_SECONDS, RPC_TIMEOUT, RUN_TIMEOUT, Ledger
+from reliability_helpers import BACKUP_SECONDS, RPC_TIMEOUT, RUN_TIMEOUT, AnswerLog, Ledger
 
 from fsx_backup_component.testing import FsxEmulator
 
@@ -38,3 +38,12 @@ def harness(engine_harness: Callable[..., Any], emu: FsxEmulator) -> Callable[..
         return engine_harness(program, **kwargs)
 
     return factory
+
+
+@pytest.fixture
+def recorded() -> Iterator[tuple[FsxEmulator, AnswerLog]]:
+    """An emulator whose answers are recorded (status and error code of every request)."""
+    emulator = FsxEmulator(port=0, backup_seconds=BACKUP_SECONDS)
+    answers = AnswerLog(emulator)
+    with emulator:
+        yield emulator, answers

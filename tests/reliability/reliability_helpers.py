@@ -23,11 +23,19 @@ import pulumi
 
 from fsx_backup_component import FsxBackup
 from fsx_backup_component.testing import FsxEmulator
+from tests.e2e.e2e_helpers import (  # noqa: F401 - shared with the e2e tests, re-exported here
+    WRITE_OPERATIONS,
+    live_backups,
+    make_target,
+    user_backups,
+    wait_for,
+    write_calls,
+)
+from tests.e2e.e2e_helpers import backup_program as single_program  # noqa: F401
 from tests.harness.records import iter_strings
 
 BACKUP_TYPE = "pulumi-python:dynamic/fsx-backup:Backup"
 COMPONENT_TYPE = "fsx-backup:index:FsxBackup"
-WRITE_OPERATIONS = frozenset({"CreateBackup", "DeleteBackup", "TagResource", "UntagResource", "CopyBackup"})
 CHANGING_RPCS = frozenset({"Create", "Update", "Delete"})
 
 # Emulated backup duration for the campaign: short (the suite must stay within minutes on a loaded
@@ -45,20 +53,6 @@ RUN_TIMEOUT = 90.0
 
 
 TARGET_KINDS = ("lustre", "windows", "openzfs", "ontap-volume")
-
-
-def make_target(emu: FsxEmulator, kind: str, region: str = "us-east-1") -> dict[str, str]:
-    """Seed an eligible target of ``kind``; returns FsxBackup target kwargs."""
-    if kind == "lustre":
-        return {"file_system_id": emu.add_file_system("LUSTRE", deployment_type="PERSISTENT_2", region=region)}
-    if kind == "windows":
-        return {"file_system_id": emu.add_file_system("WINDOWS", deployment_type="SINGLE_AZ_2", region=region)}
-    if kind == "openzfs":
-        return {"file_system_id": emu.add_file_system("OPENZFS", deployment_type="SINGLE_AZ_1", region=region)}
-    if kind == "ontap-volume":
-        fs_id = emu.add_file_system("ONTAP", deployment_type="SINGLE_AZ_1", region=region)
-        return {"volume_id": emu.add_volume(fs_id, name="app", ontap_volume_type="RW")}
-    raise ValueError(kind)
 
 
 def target_id(target: Mapping[str, str]) -> str:
@@ -86,25 +80,8 @@ def stack_program(specs: Sequence[BackupSpec], **common: Any) -> Callable[[], No
     return program
 
 
-def single_program(name: str = "backup", **kwargs: Any) -> Callable[[], None]:
-    def program() -> None:
-        backup = FsxBackup(name, **kwargs)
-        pulumi.export("backup_id", backup.backup_id)
-        pulumi.export("lifecycle", backup.lifecycle)
-
-    return program
-
-
 # ---------------------------------------------------------------------------------------------
 # emulator views and the campaign's invariants
-
-
-def user_backups(emu: FsxEmulator, include_deleted: bool = False) -> list[dict[str, Any]]:
-    return [b for b in emu.backups(include_deleted=include_deleted) if b["Type"] == "USER_INITIATED"]
-
-
-def live_backups(emu: FsxEmulator) -> list[dict[str, Any]]:
-    return [b for b in user_backups(emu) if b["Lifecycle"] != "DELETED"]
 
 
 def backup_target(backup: Mapping[str, Any]) -> str:
@@ -115,10 +92,6 @@ def backup_target(backup: Mapping[str, Any]) -> str:
 def backups_per_target(emu: FsxEmulator) -> Counter[str]:
     """User-initiated backups per file system / volume, DELETED ones included."""
     return Counter(backup_target(b) for b in user_backups(emu, include_deleted=True))
-
-
-def write_calls(emu: FsxEmulator) -> dict[str, int]:
-    return {op: n for op, n in emu.calls.items() if op in WRITE_OPERATIONS and n}
 
 
 def state_backup_ids(h: Any) -> dict[str, str]:
@@ -156,15 +129,6 @@ def assert_converged(h: Any, program: Any = None) -> Any:
     assert again.ok, again.error_text()
     assert not changing_rpcs(again), f"a further `up` still changed things: {changing_rpcs(again)}"
     return again
-
-
-def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 15.0, interval: float = 0.02) -> None:
-    """Poll ``predicate`` until true; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def wait_emulator_idle(emu: FsxEmulator, quiet: float = 0.3, timeout: float = 15.0) -> None:

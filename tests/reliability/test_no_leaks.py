@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
 from reliability_helpers import (
-    BACKUP_SECONDS,
     BACKUP_TYPE,
     AnswerLog,
     decoded_provider_blobs,
@@ -31,14 +29,6 @@ from fsx_backup_component.testing import FsxEmulator
 
 SIGNATURE_MARKERS = {"SigV4 signature": "Signature=", "SigV4 credential scope": "Credential=", "auth header": "AWS4-HMAC-SHA256"}
 REQUEST_ID_RE = re.compile(r"\(AWS request ID: [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\)")
-
-
-@pytest.fixture
-def recorded() -> Iterator[tuple[FsxEmulator, AnswerLog]]:
-    emulator = FsxEmulator(port=0, backup_seconds=BACKUP_SECONDS)
-    answers = AnswerLog(emulator)
-    with emulator:
-        yield emulator, answers
 
 
 def _needles(h: Any) -> dict[str, str]:

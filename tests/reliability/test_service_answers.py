@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from typing import Any, Callable
 
-import pytest
 from reliability_helpers import (
-    BACKUP_SECONDS,
     BACKUP_TYPE,
     COMPONENT_TYPE,
     AnswerLog,
@@ -49,15 +46,6 @@ QUOTA_STACK = 3
 SHORT_TIMEOUT_SECONDS = 1
 LONG_BACKUP_SECONDS = 4.0
 REQUEST_ID_RE = re.compile(r"AWS request ID: [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-@pytest.fixture
-def recorded() -> Iterator[tuple[FsxEmulator, AnswerLog]]:
-    """An emulator whose answers are recorded (status and error code of every request)."""
-    emulator = FsxEmulator(port=0, backup_seconds=BACKUP_SECONDS)
-    answers = AnswerLog(emulator)
-    with emulator:
-        yield emulator, answers
 
 
 def test_backup_in_progress_from_an_automatic_backup_is_waited_out(
