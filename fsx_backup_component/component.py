@@ -71,20 +71,8 @@ OUTPUT_NAMES = (
 
 
 class _Backup(pulumi.dynamic.Resource, module="fsx-backup", name="Backup"):
-    """The child resource the provider manages; one FSx backup."""
-
-    backup_id: pulumi.Output[str]
-    backup_arn: pulumi.Output[str]
-    lifecycle: pulumi.Output[str]
-    file_system_id: pulumi.Output[Optional[str]]
-    volume_id: pulumi.Output[Optional[str]]
-    file_system_type: pulumi.Output[Optional[str]]
-    resource_type: pulumi.Output[Optional[str]]
-    creation_time: pulumi.Output[Optional[str]]
-    kms_key_id: pulumi.Output[Optional[str]]
-    tags: pulumi.Output[Mapping[str, str]]
-    client_request_token: pulumi.Output[str]
-    copies: pulumi.Output[list[Mapping[str, Any]]]
+    """The child resource the provider manages; one FSx backup. Its outputs (OUTPUT_NAMES) are the
+    component's, typed on FsxBackup."""
 
     def __init__(self, name: str, props: Mapping[str, Any], opts: pulumi.ResourceOptions) -> None:
         # Declared as None so that the provider's outputs of these names become attributes.
@@ -153,7 +141,7 @@ class FsxBackup(pulumi.ComponentResource):
         )
         for output in OUTPUT_NAMES:
             setattr(self, output, getattr(self._backup, output))
-        self.copies = self._backup.copies.apply(lambda copies: copies or [])
+        self.copies = self.copies.apply(lambda copies: copies or [])
         self.register_outputs({output: getattr(self, output) for output in OUTPUT_NAMES})
 
 
