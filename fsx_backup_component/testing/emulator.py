@@ -863,26 +863,12 @@ class FsxEmulator:
         return record
 
     def _op_DescribeFileSystems(self, state: _Region, params: Json, now: float) -> Json:  # noqa: N802
-        ids = params.get("FileSystemIds")
-        if ids:
-            missing = [i for i in ids if i not in state.file_systems]
-            if missing:
-                raise FsxError("FileSystemNotFound", f"File system '{missing[0]}' does not exist.")
-            items = [state.file_systems[i] for i in dict.fromkeys(ids)]
-        else:
-            items = list(state.file_systems.values())
+        items = _select(state.file_systems, params.get("FileSystemIds"), "FileSystemNotFound", "File system")
         page, token = self._paginate(_by_seq(items), params, "DescribeFileSystems", PAGE_CAP)
         return _page_result("FileSystems", page, token)
 
     def _op_DescribeVolumes(self, state: _Region, params: Json, now: float) -> Json:  # noqa: N802
-        ids = params.get("VolumeIds")
-        if ids:
-            missing = [i for i in ids if i not in state.volumes]
-            if missing:
-                raise FsxError("VolumeNotFound", f"Volume '{missing[0]}' does not exist.")
-            items = [state.volumes[i] for i in dict.fromkeys(ids)]
-        else:
-            items = list(state.volumes.values())
+        items = _select(state.volumes, params.get("VolumeIds"), "VolumeNotFound", "Volume")
         for flt in params.get("Filters") or []:
             values = set(flt.get("Values") or [])
             if flt.get("Name") == "file-system-id":
@@ -898,16 +884,9 @@ class FsxEmulator:
     def _op_DescribeDataRepositoryAssociations(  # noqa: N802
         self, state: _Region, params: Json, now: float
     ) -> Json:
-        ids = params.get("AssociationIds")
-        if ids:
-            missing = [i for i in ids if i not in state.associations]
-            if missing:
-                raise FsxError(
-                    "DataRepositoryAssociationNotFound", f"Association '{missing[0]}' does not exist."
-                )
-            items = [state.associations[i] for i in dict.fromkeys(ids)]
-        else:
-            items = list(state.associations.values())
+        items = _select(
+            state.associations, params.get("AssociationIds"), "DataRepositoryAssociationNotFound", "Association"
+        )
         for flt in params.get("Filters") or []:
             values = set(flt.get("Values") or [])
             if flt.get("Name") == "file-system-id":
@@ -985,6 +964,17 @@ class FsxEmulator:
 def _public(record: Json) -> Json:
     """A deep copy without the emulator's private ``_``-prefixed bookkeeping keys."""
     return {k: copy.deepcopy(v) for k, v in record.items() if not k.startswith("_")}
+
+
+def _select(table: dict[str, Json], ids: Any, not_found: str, noun: str) -> list[Json]:
+    """The records named by ``ids`` (each once, in request order), or all of them without IDs; any
+    unknown ID fails the whole request, as FSx does."""
+    if not ids:
+        return list(table.values())
+    missing = [i for i in ids if i not in table]
+    if missing:
+        raise FsxError(not_found, f"{noun} '{missing[0]}' does not exist.")
+    return [table[i] for i in dict.fromkeys(ids)]
 
 
 def _by_seq(items: list[Json]) -> list[Json]:
