@@ -14,7 +14,6 @@ import sys
 import textwrap
 from typing import Any, Callable
 
-import pytest
 from e2e_helpers import BACKUP_TYPE, live_backups
 
 from fsx_backup_component import FsxBackup
