@@ -13,7 +13,9 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import hashlib
 import json
+import random
 import re
 import threading
 import time
@@ -26,10 +28,17 @@ from typing import Any
 
 from .errors import FsxError
 from .faults import Faults
-from .server import EmulatorServer
+from .server import (
+    EmulatorServer,
+    Refusal,
+    RequestContext,
+    content_type_refusal,
+    current_request,
+    signature_error,
+)
 from .validation import format_validation_errors, operation_model, validate_input
 
-__all__ = ["FsxEmulator", "ManualClock", "FsxError"]
+__all__ = ["FsxEmulator", "ManualClock", "FsxError", "RequestRecord"]
 
 Json = dict[str, Any]
 
@@ -65,9 +74,13 @@ IN_PROGRESS = frozenset({"PENDING", "CREATING", "TRANSFERRING", "COPYING"})  # �
 # UNCONFIRMED (§5): DeleteBackup answers BackupInProgress while the backup is still being made.
 # COPYING is deliberately not in the set: deleting an in-flight copy destination is allowed here.
 DELETE_BLOCKED_LIFECYCLES = frozenset({"PENDING", "CREATING", "TRANSFERRING"})
-# UNCONFIRMED (§7): only AVAILABLE is documented as normal; every other lifecycle is rejected with
-# BadRequest. ONTAP volumes report CREATED when healthy (AVAILABLE is accepted too).
+# §7 + "Settled by public evidence": AVAILABLE is normal; a backup requested while the file system is
+# UPDATING is queued, not refused (Windows and Lustre user guides); CREATING is refused with BadRequest
+# (recorded text below). Every other lifecycle refused the same way: UNCONFIRMED.
+# ONTAP volumes report CREATED when healthy (AVAILABLE is accepted too).
 BACKUP_ALLOWED_FS_LIFECYCLES = frozenset({"AVAILABLE"})
+BACKUP_QUEUED_FS_LIFECYCLES = frozenset({"UPDATING"})
+FS_NOT_READY_MESSAGE = "Cannot take final backup while {fs_id} is in {lifecycle}"  # recorded (CREATING)
 BACKUP_ALLOWED_VOLUME_LIFECYCLES = frozenset({"CREATED", "AVAILABLE"})
 # UNCONFIRMED (§7): a DRA in any lifecycle (even DELETING/FAILED) still makes a Lustre FS ineligible.
 DRA_LIFECYCLES_BLOCKING_BACKUP = frozenset(
@@ -77,14 +90,21 @@ MAX_IN_PROGRESS_COPIES = 5  # §6, per destination region per account
 MAX_TAGS = 50  # §8
 PAGE_CAP = 50  # §4: Backups list max 50; used for every paginated list of the emulator
 DRA_PAGE_CAP = 25  # §9: DescribeDataRepositoryAssociations MaxResults 1-25
+# "Paging applies to look-ups by ID too": a page holds min(MaxResults, internal maximum) items; the
+# internal maximum is not published, so it is a knob (FsxEmulator.page_size) and small by default so
+# that every test sees short pages, ID look-ups included.
+DEFAULT_PAGE_SIZE = 3
+# "Token window: undocumented": one public report saw a token forgotten about five minutes later
+# (kubernetes-sigs/aws-fsx-csi-driver PR #453). UNCONFIRMED; FsxEmulator.token_window_seconds.
+DEFAULT_TOKEN_WINDOW_SECONDS = 300.0
 SUPPORTED_BACKUP_FILTERS = frozenset({"file-system-id", "backup-type", "file-system-type", "volume-id"})
 
-BACKUP_IN_PROGRESS_MESSAGE = (  # §1, verbatim
-    "Another backup is already under way. Wait for completion before initiating additional "
-    "backups of this file system."
-)
-LUSTRE_PENDING_FRACTION = 0.1  # Lustre: PENDING for the first 10% of the duration
-LUSTRE_TRANSFERRING_FRACTION = 0.3  # ... and TRANSFERRING for the last 30%
+# "Settled by public evidence": the message AWS really sends (recorded, Windows, 2018). The model's
+# description ("Another backup is already under way...") is not the message.
+BACKUP_IN_PROGRESS_MESSAGE = "Another backup is already pending."
+# Lustre user-initiated: CREATING, then TRANSFERRING for the last 30% of the duration. PENDING only
+# while the backup "hasn't started" (queued behind an UPDATING file system).
+LUSTRE_TRANSFERRING_FRACTION = 0.3
 
 _KMS_KEY_ID = r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
 _KMS_ALIAS = r"alias/[a-zA-Z0-9/_-]{1,250}"
@@ -159,6 +179,9 @@ class _Backup:
     target_fs_id: str = ""
     target_volume_id: str | None = None
     seq: int = 0
+    # When the work started: ``created_at``, or None while the backup is queued behind an UPDATING
+    # file system (set when the file system is AVAILABLE again).
+    started_at: float | None = None
 
     @property
     def backup_id(self) -> str:
@@ -168,33 +191,43 @@ class _Backup:
     def user_initiated(self) -> bool:
         return self.base["Type"] == "USER_INITIATED"
 
+    @property
+    def queued(self) -> bool:
+        return self.started_at is None
+
     def progress(self, now: float) -> int:
+        if self.started_at is None:
+            return 0
         if self.duration <= 0:
             return 100
-        return max(0, min(100, int((now - self.created_at) * 100 / self.duration)))
+        return max(0, min(100, int((now - self.started_at) * 100 / self.duration)))
 
     def lifecycle(self, now: float) -> str:
         """§3 state machine, evaluated lazily at ``now``."""
         if self.deleted:
             return "DELETED"
-        fraction = 1.0 if self.duration <= 0 else (now - self.created_at) / self.duration
+        if self.started_at is None:  # queued: PENDING exists for Lustre user-initiated only (§3)
+            return "PENDING" if self.lustre_phases else "CREATING"
+        fraction = 1.0 if self.duration <= 0 else (now - self.started_at) / self.duration
         if fraction >= 1.0:
             return "FAILED" if self.fail_message else "AVAILABLE"
         if self.is_copy:
             return "COPYING"
-        if self.lustre_phases and fraction < LUSTRE_PENDING_FRACTION:
-            return "PENDING"
         if self.lustre_phases and fraction >= 1.0 - LUSTRE_TRANSFERRING_FRACTION:
             return "TRANSFERRING"
         return "CREATING"
 
-    def render(self, now: float) -> Json:
-        """The API-shaped Backup (§3) as of ``now`` (a deep copy, safe to hand out)."""
+    def render(self, now: float, lifecycle: str | None = None) -> Json:
+        """The API-shaped Backup (§3) as of ``now`` (a deep copy, safe to hand out). ``lifecycle``
+        forces the first answer's state (CreateBackup: CREATING, CopyBackup: COPYING)."""
         out = copy.deepcopy(self.base)
-        lifecycle = self.lifecycle(now)
+        first_answer = lifecycle is not None
+        if lifecycle is None:
+            lifecycle = self.lifecycle(now)
         out["Lifecycle"] = lifecycle
         if lifecycle in IN_PROGRESS or lifecycle == "AVAILABLE":
-            out["ProgressPercent"] = 100 if lifecycle == "AVAILABLE" else self.progress(now)
+            progress = 0 if first_answer else self.progress(now)
+            out["ProgressPercent"] = 100 if lifecycle == "AVAILABLE" else progress
         if lifecycle == "AVAILABLE":
             out["SizeInBytes"] = self.size_bytes
         if lifecycle == "FAILED":
@@ -211,8 +244,23 @@ class _Region:
     volumes: dict[str, Json] = field(default_factory=dict)
     associations: dict[str, Json] = field(default_factory=dict)
     backups: dict[str, _Backup] = field(default_factory=dict)
-    # (operation, ClientRequestToken) -> (request parameters compared on reuse, resulting backup id)
-    tokens: dict[tuple[str, str], tuple[Json, str]] = field(default_factory=dict)
+    # (operation, ClientRequestToken) -> (request parameters compared on reuse, resulting backup id,
+    # clock time of the request that first used the token)
+    tokens: dict[tuple[str, str], tuple[Json, str, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as received: ``access_key`` is the access key ID of its SigV4 credential scope
+    (None when unsigned or not received over HTTP); ``refused`` names the error of a request refused
+    before any operation ran (content type, signature), else None."""
+
+    time: float
+    region: str
+    operation: str
+    params: Json
+    access_key: str | None
+    refused: str | None = None
 
 
 # --- the emulator -------------------------------------------------------------------------------
@@ -231,19 +279,33 @@ class FsxEmulator:
         backup_quota: int = 500,
         account_id: str = "123456789012",
         seed: str | Path | Mapping[str, Any] | None = None,
+        page_size: int | None = DEFAULT_PAGE_SIZE,
+        order_seed: int | None = 0,
+        token_window_seconds: float | None = DEFAULT_TOKEN_WINDOW_SECONDS,
     ) -> None:
         self.host = host
         self.port = port
         self.clock: Callable[[], float] = clock or time.time
+        # Items per page of every Describe*/ListTags answer, ID look-ups included (None = the
+        # model's cap only). Page = min(MaxResults, page_size, cap).
+        self.page_size = page_size
+        # Seeds the RNG that picks each listing's order (None = unseeded); see the order_seed property.
+        self._order_rng = random.Random(order_seed)
+        self._order_seed = order_seed
+        # A ClientRequestToken is forgotten this many seconds (emulator clock) after its first use;
+        # None = remembered forever.
+        self.token_window_seconds = token_window_seconds
         self.backup_seconds = float(backup_seconds)
         self.copy_seconds = float(copy_seconds)
         # §8: 500 user-initiated backups (archived Windows guide); the current real value is
         # UNCONFIRMED, hence configurable.
         self.backup_quota = int(backup_quota)
         self.account_id = account_id
-        self.faults = Faults()
+        self.faults = Faults(clock=lambda: self.clock())  # storms are timed on the emulator clock
         self.calls: Counter[str] = Counter()
         self.call_log: list[tuple[float, str, str, Json]] = []
+        # Parallel to call_log (same index, same request), with the signing access key.
+        self.requests: list[RequestRecord] = []
         self.regions_without_multi_az: set[str] = set()
         self._lock = threading.RLock()
         self._regions: dict[str, _Region] = {}
@@ -260,9 +322,26 @@ class FsxEmulator:
 
     # --- lifecycle of the server ---------------------------------------------------------------
 
+    @property
+    def order_seed(self) -> int | None:
+        """The seed of the RNG that picks each listing's (unspecified) order. Setting it re-seeds."""
+        return self._order_seed
+
+    @order_seed.setter
+    def order_seed(self, value: int | None) -> None:
+        with self._lock:
+            self._order_seed = value
+            self._order_rng.seed(value)
+
+    @property
+    def access_keys(self) -> list[str | None]:
+        """The signing access key ID of each request, parallel to ``call_log``."""
+        with self._lock:
+            return [record.access_key for record in self.requests]
+
     def start(self) -> FsxEmulator:
         if self._server is None:
-            self._server = EmulatorServer(self.host, self.port, self.dispatch)
+            self._server = EmulatorServer(self.host, self.port, self.dispatch, gate=self._gate)
             self._server.start()
         return self
 
@@ -317,6 +396,12 @@ class FsxEmulator:
                 return state.backups[backup_id]
         raise KeyError(f"no backup {backup_id}")
 
+    def _check_new_id(self, table: str, resource_id: str) -> None:
+        """A resource exists in one region only: refuse an ID that any region already holds."""
+        for state in self._regions.values():
+            if resource_id in getattr(state, table):
+                raise ValueError(f"{resource_id} already exists (in {state.name}); IDs are unique")
+
     # --- seeding (Python API) -------------------------------------------------------------------
 
     def add_file_system(
@@ -344,6 +429,7 @@ class FsxEmulator:
             raise ValueError(f"file system type must be one of {FILE_SYSTEM_TYPES}")
         fs_id = file_system_id or _hex_id("fs-")
         with self._lock:
+            self._check_new_id("file_systems", fs_id)
             state = self._region(region)
             fs, root_volume = build_file_system(
                 self, fs_type, fs_id, region,
@@ -378,6 +464,8 @@ class FsxEmulator:
 
         with self._lock:
             state, fs = self._find_fs(file_system_id)
+            if volume_id is not None:
+                self._check_new_id("volumes", volume_id)
             volume = build_volume(
                 self, fs, state.name, volume_id or _hex_id("fsvol-"), name=name,
                 ontap_volume_type=ontap_volume_type, flexcache_endpoint_type=flexcache_endpoint_type,
@@ -402,6 +490,7 @@ class FsxEmulator:
             if fs["FileSystemType"] != "LUSTRE":
                 raise ValueError("data repository associations exist on Lustre file systems only")
             dra_id = association_id or _hex_id("dra-")
+            self._check_new_id("associations", dra_id)
             state.associations[dra_id] = {
                 "AssociationId": dra_id,
                 "ResourceARN": self._arn(state.name, f"association/{file_system_id}/{dra_id}"),
@@ -429,6 +518,15 @@ class FsxEmulator:
         with self._lock:
             state, fs = self._find_fs(file_system_id)
             apply_file_system_options(self, fs, state.name, changes)
+            if fs["Lifecycle"] in BACKUP_ALLOWED_FS_LIFECYCLES:
+                self._start_queued_backups(state, file_system_id)
+
+    def _start_queued_backups(self, state: _Region, file_system_id: str) -> None:
+        """Backups queued while the file system was UPDATING start once it is AVAILABLE again."""
+        now = self.clock()
+        for record in state.backups.values():
+            if record.queued and record.target_fs_id == file_system_id and not record.deleted:
+                record.started_at = now
 
     def delete_file_system(self, file_system_id: str) -> None:
         """Delete out of band. User-initiated backups survive with their snapshot; automatic backups
@@ -443,6 +541,10 @@ class FsxEmulator:
             for record in state.backups.values():
                 if record.target_fs_id == file_system_id and not record.user_initiated:
                     record.deleted = True
+                elif record.target_fs_id == file_system_id and record.queued:
+                    # UNCONFIRMED: a backup still queued when its file system goes ends FAILED.
+                    record.fail_message = "The file system was deleted before the backup started."
+                    record.started_at, record.duration = self.clock(), 0.0
 
     def delete_backup_out_of_band(self, backup_id: str) -> None:
         with self._lock:
@@ -490,6 +592,7 @@ class FsxEmulator:
         with self._lock:
             self.calls.clear()
             self.call_log.clear()
+            self.requests.clear()
 
     # --- request dispatch (called by the HTTP server threads) -----------------------------------
 
@@ -502,16 +605,41 @@ class FsxEmulator:
         except Exception as exc:  # a bug in the emulator must still look like an AWS 500
             return 500, {"__type": "InternalServerError", "Message": f"emulator bug: {exc!r}"}
 
+    def _record(
+        self, region: str, name: str, params: Any, context: RequestContext | None, refused: str | None = None
+    ) -> None:
+        logged = copy.deepcopy(params) if isinstance(params, dict) else {}
+        access_key = context.access_key if context is not None else None
+        with self._lock:
+            now = self.clock()
+            self.calls[name] += 1
+            self.call_log.append((now, region, name, logged))
+            self.requests.append(RequestRecord(now, region, name, copy.deepcopy(logged), access_key, refused))
+
+    def _gate(self, context: RequestContext, operation: str | None, region: str, body: bytes) -> Refusal | None:
+        """What the HTTP front end refuses before dispatch (wrong Content-Type); recorded like any
+        other request received."""
+        refusal = content_type_refusal(context.content_type, operation, body)
+        if refusal is not None:
+            self._record(region, operation or "<missing X-Amz-Target>", {}, context, refusal.code)
+        return refusal
+
     def _dispatch(self, operation: str | None, region: str, body: bytes) -> Json:
         params = self._parse_body(body)
         name = operation or "<missing X-Amz-Target>"
-        with self._lock:
-            self.calls[name] += 1
-            self.call_log.append((self.clock(), region, name, copy.deepcopy(params) if isinstance(params, dict) else {}))
+        context = current_request()  # None for a direct dispatch() call (no HTTP, no signature)
         model = operation_model(operation) if operation else None
         handler = getattr(self, f"_op_{operation}", None) if operation else None
+        # Order of AWS's JSON front end: the operation is resolved before the signature is checked.
+        refusal: FsxError | None = None
         if model is None or handler is None:
-            raise FsxError("UnknownOperationException", f"Unknown operation {name}")
+            refusal = FsxError("UnknownOperationException", f"Unknown operation {name}")
+        elif context is not None:
+            refusal = signature_error(context)
+        self._record(region, name, params, context, refusal.code if refusal is not None else None)
+        if refusal is not None:
+            raise refusal
+        assert model is not None and handler is not None
         if self.faults.latency_seconds > 0 and self.faults.applies_to(operation or ""):
             time.sleep(self.faults.latency_seconds)  # outside the lock: other clients keep going
         injected = self.faults.pick(operation or "")
@@ -537,28 +665,43 @@ class FsxEmulator:
 
     # --- pagination -------------------------------------------------------------------------------
 
-    @staticmethod
-    def _paginate(items: list[Json], params: Json, op: str, cap: int) -> tuple[list[Json], str | None]:
-        """Keyset pagination over records carrying ``_seq`` (stable under concurrent inserts and
-        deletes). The token is opaque base64 so it passes the model's NextToken pattern."""
-        after = 0
+    def _paginate(
+        self, items: list[Json], key_of: Callable[[Json], str], params: Json, op: str, cap: int
+    ) -> tuple[list[Json], str | None]:
+        """One page of ``items``: min(MaxResults, page_size, cap) of them, plus a NextToken when more
+        remain ("Paging applies to look-ups by ID too"). No order is promised (§4): each listing
+        (a request without NextToken) draws a salt from the ``order_seed`` RNG and walks the items
+        in the order of hash(salt, id); the token carries the salt and the last hash returned
+        (keyset), so a listing returns every item that exists throughout exactly once, whatever is
+        created or deleted between its pages. The token is opaque base64 (the model's pattern)."""
         token = params.get("NextToken")
+        after: str | None = None
         if token:
-            after = _decode_token(token, op)
-        page_size = min(int(params.get("MaxResults") or cap), cap)
-        remaining = [item for item in items if item["_seq"] > after]
-        page = remaining[:page_size]
-        next_token = _encode_token(op, page[-1]["_seq"]) if len(remaining) > page_size else None
-        return page, next_token
+            salt, after = _decode_token(token, op)
+        else:
+            with self._lock:
+                salt = self._order_rng.getrandbits(32)
+        keyed = sorted(((_order_key(salt, key_of(item)), item) for item in items), key=lambda pair: pair[0])
+        if after is not None:
+            keyed = [pair for pair in keyed if pair[0] > after]
+        limit = max(1, min(int(params.get("MaxResults") or cap), cap, self.page_size or cap))
+        page = keyed[:limit]
+        next_token = _encode_token(op, salt, page[-1][0]) if len(keyed) > limit else None
+        return [item for _, item in page], next_token
 
     # --- operations -----------------------------------------------------------------------------
 
     def _check_token(self, state: _Region, op: str, params: Json, compared: tuple[str, ...]) -> str | None:
-        """§2: same token + same parameters -> the earlier result's id; different -> error."""
+        """§2: same token + same parameters -> the earlier result's id; different -> error. A token
+        first used ``token_window_seconds`` ago or longer is forgotten: the request is a new one."""
         token = params.get("ClientRequestToken")
         if not token or (op, token) not in state.tokens:
             return None
-        earlier, result_id = state.tokens[(op, token)]
+        earlier, result_id, first_used = state.tokens[(op, token)]
+        window = self.token_window_seconds
+        if window is not None and self.clock() - first_used >= window:
+            del state.tokens[(op, token)]
+            return None
         for name in compared:
             if earlier.get(name) != params.get(name):
                 raise FsxError(
@@ -569,11 +712,10 @@ class FsxEmulator:
                 )
         return result_id
 
-    @staticmethod
-    def _remember_token(state: _Region, op: str, params: Json, result_id: str) -> None:
+    def _remember_token(self, state: _Region, op: str, params: Json, result_id: str) -> None:
         token = params.get("ClientRequestToken")
         if token:
-            state.tokens[(op, token)] = (copy.deepcopy(params), result_id)
+            state.tokens[(op, token)] = (copy.deepcopy(params), result_id, self.clock())
 
     _CREATE_COMPARED = ("FileSystemId", "VolumeId", "Tags")
 
@@ -584,12 +726,15 @@ class FsxEmulator:
             return {"Backup": state.backups[earlier].render(now)}
         fs, volume = self._backup_target(state, params)
         self._check_eligible(state, fs, volume)
-        self._check_lifecycle(fs, volume)
+        queued = self._check_lifecycle(fs, volume)
         self._check_not_in_progress(state, fs, volume, now)
         self._check_quota(state)
-        record = self._new_backup(state, fs, volume, backup_type="USER_INITIATED", tags=params.get("Tags"))
+        record = self._new_backup(
+            state, fs, volume, backup_type="USER_INITIATED", tags=params.get("Tags"), queued=queued
+        )
         self._remember_token(state, "CreateBackup", params, record.backup_id)
-        return {"Backup": record.render(now)}
+        # "Settled by public evidence": CreateBackup answers CREATING (recorded), whatever comes next.
+        return {"Backup": record.render(now, lifecycle="CREATING")}
 
     @staticmethod
     def _backup_target(state: _Region, params: Json) -> tuple[Json, Json | None]:
@@ -622,12 +767,13 @@ class FsxEmulator:
             _check_ontap_volume_eligible(volume)
 
     @staticmethod
-    def _check_lifecycle(fs: Json, volume: Json | None) -> None:
-        if fs["Lifecycle"] not in BACKUP_ALLOWED_FS_LIFECYCLES:
+    def _check_lifecycle(fs: Json, volume: Json | None) -> bool:
+        """True when the backup is to be queued (file system UPDATING); BadRequest when the file
+        system or volume cannot be backed up now."""
+        lifecycle = fs["Lifecycle"]
+        if lifecycle not in BACKUP_ALLOWED_FS_LIFECYCLES | BACKUP_QUEUED_FS_LIFECYCLES:
             raise FsxError(
-                "BadRequest",
-                f"Cannot create a backup of file system {fs['FileSystemId']} because it is in the "
-                f"{fs['Lifecycle']} lifecycle state.",
+                "BadRequest", FS_NOT_READY_MESSAGE.format(fs_id=fs["FileSystemId"], lifecycle=lifecycle)
             )
         if volume is not None and volume["Lifecycle"] not in BACKUP_ALLOWED_VOLUME_LIFECYCLES:
             raise FsxError(
@@ -635,6 +781,7 @@ class FsxEmulator:
                 f"Cannot create a backup of volume {volume['VolumeId']} because it is in the "
                 f"{volume['Lifecycle']} lifecycle state.",
             )
+        return lifecycle in BACKUP_QUEUED_FS_LIFECYCLES
 
     @staticmethod
     def _check_not_in_progress(state: _Region, fs: Json, volume: Json | None, now: float) -> None:
@@ -666,7 +813,13 @@ class FsxEmulator:
         return None
 
     def _new_backup(
-        self, state: _Region, fs: Json, volume: Json | None, backup_type: str, tags: list[Json] | None
+        self,
+        state: _Region,
+        fs: Json,
+        volume: Json | None,
+        backup_type: str,
+        tags: list[Json] | None,
+        queued: bool = False,
     ) -> _Backup:
         fs_id = fs["FileSystemId"]
         backup_id = _hex_id("backup-")
@@ -699,6 +852,7 @@ class FsxEmulator:
             target_fs_id=fs_id,
             target_volume_id=volume["VolumeId"] if volume is not None else None,
             seq=self._next_seq(),
+            started_at=None if queued else self.clock(),
         )
         state.backups[backup_id] = record
         return record
@@ -715,10 +869,13 @@ class FsxEmulator:
                     raise FsxError("BackupNotFound", f"Backup '{backup_id}' does not exist.")
                 records.append(record)
         else:  # §4: IDs override filters
-            predicate = _backup_filter(params.get("Filters") or [])
+            filters = params.get("Filters") or []
+            predicate = _backup_filter(filters)
+            _check_filtered_targets_exist(state, filters)
             records = [b for b in state.backups.values() if not b.deleted and predicate(b)]
-        rendered = [{**b.render(now), "_seq": b.seq} for b in sorted(records, key=lambda r: r.seq)]
-        page, token = self._paginate(rendered, params, "DescribeBackups", PAGE_CAP)
+        page, token = self._paginate(
+            [b.render(now) for b in records], _key("BackupId"), params, "DescribeBackups", PAGE_CAP
+        )
         return _page_result("Backups", page, token)
 
     def _op_DeleteBackup(self, state: _Region, params: Json, now: float) -> Json:  # noqa: N802
@@ -771,7 +928,7 @@ class FsxEmulator:
         tags = _merge_copy_tags(source, params)
         record = self._new_copy(state, source, source_region, kms_key, tags)
         self._remember_token(state, "CopyBackup", params, record.backup_id)
-        return {"Backup": record.render(now)}
+        return {"Backup": record.render(now, lifecycle="COPYING")}  # §6: the example answers COPYING
 
     @staticmethod
     def _check_copy_regions(source_region: str, destination: str) -> None:
@@ -858,13 +1015,14 @@ class FsxEmulator:
             target_fs_id=source.target_fs_id,
             target_volume_id=source.target_volume_id,
             seq=self._next_seq(),
+            started_at=self.clock(),
         )
         state.backups[backup_id] = record
         return record
 
     def _op_DescribeFileSystems(self, state: _Region, params: Json, now: float) -> Json:  # noqa: N802
         items = _select(state.file_systems, params.get("FileSystemIds"), "FileSystemNotFound", "File system")
-        page, token = self._paginate(_by_seq(items), params, "DescribeFileSystems", PAGE_CAP)
+        page, token = self._paginate(items, _key("FileSystemId"), params, "DescribeFileSystems", PAGE_CAP)
         return _page_result("FileSystems", page, token)
 
     def _op_DescribeVolumes(self, state: _Region, params: Json, now: float) -> Json:  # noqa: N802
@@ -878,7 +1036,7 @@ class FsxEmulator:
                     v for v in items
                     if (v.get("OntapConfiguration") or {}).get("StorageVirtualMachineId") in values
                 ]
-        page, token = self._paginate(_by_seq(items), params, "DescribeVolumes", PAGE_CAP)
+        page, token = self._paginate(items, _key("VolumeId"), params, "DescribeVolumes", PAGE_CAP)
         return _page_result("Volumes", page, token)
 
     def _op_DescribeDataRepositoryAssociations(  # noqa: N802
@@ -890,13 +1048,15 @@ class FsxEmulator:
         for flt in params.get("Filters") or []:
             values = set(flt.get("Values") or [])
             if flt.get("Name") == "file-system-id":
+                # The model lists FileSystemNotFound here too: same (UNCONFIRMED) rule as DescribeBackups.
+                _check_filtered_targets_exist(state, [flt])
                 items = [a for a in items if a["FileSystemId"] in values]
             elif flt.get("Name") == "data-repository-type":
                 items = [a for a in items if "S3" in values]  # every emulated DRA is an S3 one
             else:
                 items = []  # file-cache-id / file-cache-type: the emulator has no file caches
         page, token = self._paginate(
-            _by_seq(items), params, "DescribeDataRepositoryAssociations", DRA_PAGE_CAP
+            items, _key("AssociationId"), params, "DescribeDataRepositoryAssociations", DRA_PAGE_CAP
         )
         return _page_result("Associations", page, token)
 
@@ -953,8 +1113,8 @@ class FsxEmulator:
 
     def _op_ListTagsForResource(self, state: _Region, params: Json, now: float) -> Json:  # noqa: N802
         resource = self._tagged_resource(state, params["ResourceARN"])
-        tags = [{**t, "_seq": i + 1} for i, t in enumerate(resource.get("Tags") or [])]
-        page, token = self._paginate(tags, params, "ListTagsForResource", PAGE_CAP)
+        tags = list(resource.get("Tags") or [])
+        page, token = self._paginate(tags, _key("Key"), params, "ListTagsForResource", PAGE_CAP)
         return _page_result("Tags", page, token)
 
 
@@ -977,8 +1137,25 @@ def _select(table: dict[str, Json], ids: Any, not_found: str, noun: str) -> list
     return [table[i] for i in dict.fromkeys(ids)]
 
 
-def _by_seq(items: list[Json]) -> list[Json]:
-    return sorted(items, key=lambda item: item["_seq"])
+def _key(name: str) -> Callable[[Json], str]:
+    return lambda item: str(item[name])
+
+
+def _check_filtered_targets_exist(state: _Region, filters: list[Json]) -> None:
+    """A DescribeBackups filter naming a file system or volume that does not exist (in this region,
+    now) answers what the model lists for DescribeBackups: FileSystemNotFound / VolumeNotFound.
+    UNCONFIRMED ("Settled by public evidence": whether it fails or returns nothing is not public);
+    this is the harsher choice, and it holds for the file system of a retained backup too."""
+    for flt in filters:
+        values = flt.get("Values") or []
+        if flt.get("Name") == "file-system-id":
+            for value in values:
+                if value not in state.file_systems:
+                    raise FsxError("FileSystemNotFound", f"File system '{value}' does not exist.")
+        elif flt.get("Name") == "volume-id":
+            for value in values:
+                if value not in state.volumes:
+                    raise FsxError("VolumeNotFound", f"Volume '{value}' does not exist.")
 
 
 def _page_result(key: str, page: list[Json], token: str | None) -> Json:
@@ -988,15 +1165,22 @@ def _page_result(key: str, page: list[Json], token: str | None) -> Json:
     return result
 
 
-def _encode_token(op: str, seq: int) -> str:
-    return base64.b64encode(json.dumps({"op": op, "after": seq}).encode()).decode()
+def _order_key(salt: int, identifier: str) -> str:
+    """A listing's position of an item: 96 bits of sha256(salt, id) (collisions: negligible)."""
+    return hashlib.sha256(f"{salt}/{identifier}".encode()).hexdigest()[:24]
 
 
-def _decode_token(token: str, op: str) -> int:
+def _encode_token(op: str, salt: int, after: str) -> str:
+    return base64.b64encode(json.dumps({"o": op, "s": salt, "k": after}).encode()).decode()
+
+
+def _decode_token(token: str, op: str) -> tuple[int, str]:
+    """(salt, last key) of a NextToken made by _encode_token for ``op``; BadRequest otherwise
+    (UNCONFIRMED: FSx's code for a bad token)."""
     try:
         data = json.loads(base64.b64decode(token, validate=True))
-        if data.get("op") == op and isinstance(data.get("after"), int):
-            return int(data["after"])
+        if data.get("o") == op and isinstance(data.get("s"), int) and isinstance(data.get("k"), str):
+            return int(data["s"]), str(data["k"])
     except (binascii.Error, ValueError, AttributeError):
         pass
     raise FsxError("BadRequest", "The NextToken value is not valid.")

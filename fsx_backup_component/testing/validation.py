@@ -97,14 +97,17 @@ def compile_model_pattern(pattern: str) -> re.Pattern[str]:
 
 
 def pattern_matches(pattern: str, value: str) -> bool:
-    """Smithy ``pattern`` semantics: NOT implicitly anchored, i.e. ``re.search``.
+    """Whether ``value`` satisfies a model ``pattern`` *as a whole* (``re.fullmatch``).
 
-    This matters for ClientRequestToken (reference §1): its pattern ``[A-za-z0-9_.-]{0,63}$`` has no
-    ``^`` (and a typo ``A-z`` that also admits ``[\\]^_``\\```), so under search semantics it matches
-    the empty suffix of any string and only the 1..63 length limit really constrains the token.
-    UNCONFIRMED whether the real service applies the pattern anchored; we follow the model literally.
+    Smithy calls its ``pattern`` trait unanchored, but AWS's Coral front end validates with a full
+    match: DynamoDB, recorded by dynalite, refuses '89hls;;f;d' for its unanchored pattern
+    ``[a-zA-Z0-9_.-]+`` ("Member must satisfy regular expression pattern"). That matters for
+    ClientRequestToken (reference §1): its pattern ``[A-za-z0-9_.-]{0,63}$`` has no ``^``, so a search
+    would accept any string; applied whole it admits 1..63 ASCII characters out of ``A-z`` (the model's
+    typo, which also spans ``[\\]^_```), digits, ``_``, ``.`` and ``-`` -- the API reference's "a
+    string of up to 63 ASCII characters". Full-match for FSx itself: UNCONFIRMED (the harsher choice).
     """
-    return compile_model_pattern(pattern).search(value) is not None
+    return compile_model_pattern(pattern).fullmatch(value) is not None
 
 
 # --- input validation -------------------------------------------------------------------------

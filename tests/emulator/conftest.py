@@ -48,9 +48,15 @@ class ResponseChecker:
 
 def check_error_body(model: Any, body: dict[str, Any], status: int) -> list[str]:
     code = str(body.get("__type"))
+    # The front end's own refusals (not in the FSx model): all HTTP 400, lowercase ``message`` for the
+    # signature ones (as AWS's JSON front end sends them).
     generic = {"ThrottlingException", "UnknownOperationException", "SerializationException"}
-    if code in generic:
-        return [] if status == 400 else [f"{code} must be HTTP 400, got {status}"]
+    signature = {"MissingAuthenticationTokenException", "IncompleteSignatureException", "InvalidSignatureException"}
+    if code in generic | signature:
+        problems = [] if status == 400 else [f"{code} must be HTTP 400, got {status}"]
+        if code in signature and set(body) != {"__type", "message"}:
+            problems.append(f"{code}: body must be {{__type, message}}, got {sorted(body)}")
+        return problems
     modeled = {shape.name: shape for shape in model.error_shapes}
     if code not in modeled:
         return [f"{model.name}: error {code!r} is not modeled for this operation"]

@@ -20,4 +20,28 @@ def error_of(excinfo: pytest.ExceptionInfo[Any]) -> dict[str, Any]:
 
 
 def lifecycle(client: Any, backup_id: str) -> str:
-    return str(client.describe_backups(BackupIds=[backup_id])["Backups"][0]["Lifecycle"])
+    return str(describe_backup(client, backup_id)["Lifecycle"])
+
+
+def describe_backup(client: Any, backup_id: str) -> dict[str, Any]:
+    """The one backup named (a look-up of one ID fits on a page of any size)."""
+    backups = client.describe_backups(BackupIds=[backup_id])["Backups"]
+    assert len(backups) == 1
+    return dict(backups[0])
+
+
+def all_pages(call: Any, result_key: str, **params: Any) -> list[Any]:
+    """Every item of a paged call, following NextToken to the end by hand (the emulator answers
+    every Describe* in short pages, ID look-ups included)."""
+    items: list[Any] = []
+    while True:
+        page = call(**params)
+        items.extend(page[result_key])
+        if "NextToken" not in page:
+            return items
+        params = {**params, "NextToken": page["NextToken"]}
+
+
+def all_ids(call: Any, result_key: str, id_key: str, **params: Any) -> list[str]:
+    """The IDs of every item of a paged call (in the order the pages gave them)."""
+    return [str(item[id_key]) for item in all_pages(call, result_key, **params)]

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
-from fsx_emu_helpers import BACKUP_SECONDS, error_of, lifecycle
+from fsx_emu_helpers import BACKUP_SECONDS, all_pages, describe_backup, error_of, lifecycle
 
 from fsx_backup_component.testing import FsxEmulator, ManualClock
 
-BACKUP_IN_PROGRESS = (
-    "Another backup is already under way. Wait for completion before initiating additional "
-    "backups of this file system."
-)
+# What AWS really sends (fsx-backup-api.md, "Settled by public evidence"), not the model's text.
+BACKUP_IN_PROGRESS = "Another backup is already pending."
 
 
 def _create_error(client: Any, **params: Any) -> dict[str, Any]:
@@ -25,23 +24,25 @@ def _create_error(client: Any, **params: Any) -> dict[str, Any]:
 # --- lifecycle ------------------------------------------------------------------------------------
 
 
-def test_lustre_lifecycle_pending_creating_transferring_available(
+def test_lustre_lifecycle_creating_transferring_available(
     emu: FsxEmulator, client: Any, clock: ManualClock
 ) -> None:
+    """CreateBackup answers CREATING (recorded); a Lustre backup then goes TRANSFERRING. PENDING is
+    only for a backup that has not started (queued), never the first answer."""
     fs_id = emu.add_file_system("LUSTRE", deployment_type="PERSISTENT_2")
     backup = client.create_backup(FileSystemId=fs_id)["Backup"]
-    assert (backup["Lifecycle"], backup["ProgressPercent"], backup["Type"]) == ("PENDING", 0, "USER_INITIATED")
+    assert (backup["Lifecycle"], backup["ProgressPercent"], backup["Type"]) == ("CREATING", 0, "USER_INITIATED")
     assert backup["CreationTime"].timestamp() == pytest.approx(clock())
     seen: list[tuple[str, int]] = []
     for _ in range(10):  # sample at 0.5 s .. 9.5 s of a 10 s backup
         clock.advance(BACKUP_SECONDS / 10 if seen else BACKUP_SECONDS / 20)
-        current = client.describe_backups(BackupIds=[backup["BackupId"]])["Backups"][0]
+        current = describe_backup(client, backup["BackupId"])
         seen.append((current["Lifecycle"], current["ProgressPercent"]))
-    assert [s[0] for s in seen] == ["PENDING"] + ["CREATING"] * 6 + ["TRANSFERRING"] * 3
+    assert [s[0] for s in seen] == ["CREATING"] * 7 + ["TRANSFERRING"] * 3
     progress = [s[1] for s in seen]
     assert progress == sorted(progress) and progress[0] == 5 and progress[-1] == 95
     clock.advance(BACKUP_SECONDS)
-    done = client.describe_backups(BackupIds=[backup["BackupId"]])["Backups"][0]
+    done = describe_backup(client, backup["BackupId"])
     assert (done["Lifecycle"], done["ProgressPercent"]) == ("AVAILABLE", 100)
     assert done["SizeInBytes"] > 0
     assert "SizeInBytes" not in backup
@@ -99,11 +100,18 @@ def test_per_file_system_duration_override(emu: FsxEmulator, client: Any, clock:
     assert (lifecycle(client, slow_id), lifecycle(client, fast_id)) == ("CREATING", "AVAILABLE")
 
 
-def test_zero_duration_backup_is_available_at_once(emu: FsxEmulator, client: Any) -> None:
+@pytest.mark.parametrize("fs_type", ["LUSTRE", "WINDOWS", "OPENZFS"])
+def test_create_backup_answers_creating_for_every_type_even_when_done_at_once(
+    emu: FsxEmulator, client: Any, fs_type: str
+) -> None:
+    """The CreateBackup answer is CREATING (recorded) even for a zero-duration backup; the next read
+    sees it AVAILABLE."""
     emu.set_backup_seconds(0)
-    fs_id = emu.add_file_system("LUSTRE")
+    fs_id = emu.add_file_system(fs_type)
     backup = client.create_backup(FileSystemId=fs_id)["Backup"]
-    assert (backup["Lifecycle"], backup["ProgressPercent"]) == ("AVAILABLE", 100)
+    assert (backup["Lifecycle"], backup["ProgressPercent"]) == ("CREATING", 0)
+    assert "SizeInBytes" not in backup
+    assert lifecycle(client, backup["BackupId"]) == "AVAILABLE"
 
 
 def test_fail_next_backup_ends_failed_with_failure_details(
@@ -116,7 +124,7 @@ def test_fail_next_backup_ends_failed_with_failure_details(
     bad = client.create_backup(FileSystemId=fs_b)["Backup"]
     assert bad["Lifecycle"] == "CREATING"  # it fails only at the end of its duration
     clock.advance(BACKUP_SECONDS)
-    failed = client.describe_backups(BackupIds=[bad["BackupId"]])["Backups"][0]
+    failed = describe_backup(client, bad["BackupId"])
     assert failed["Lifecycle"] == "FAILED"
     assert failed["FailureDetails"] == {"Message": "disk on fire"}
     assert lifecycle(client, ok) == "AVAILABLE"
@@ -189,6 +197,48 @@ def test_same_token_returns_deleted_and_failed_backups(
     assert failed["BackupId"] != done["BackupId"]
 
 
+def test_token_is_forgotten_after_the_window(emu: FsxEmulator, client: Any, clock: ManualClock) -> None:
+    """Default window 300 s on the emulator clock (a public report saw an FSx token forgotten about
+    five minutes later): within it a replay adopts the backup, after it the same token makes a NEW
+    backup. The window counts from the token's first use, not from its replays."""
+    assert emu.token_window_seconds == 300.0
+    fs_id = emu.add_file_system("WINDOWS")
+    first = client.create_backup(FileSystemId=fs_id, ClientRequestToken="tok-w")["Backup"]["BackupId"]
+    clock.advance(299)
+    assert client.create_backup(FileSystemId=fs_id, ClientRequestToken="tok-w")["Backup"]["BackupId"] == first
+    clock.advance(1)
+    second = client.create_backup(FileSystemId=fs_id, ClientRequestToken="tok-w")["Backup"]
+    assert second["BackupId"] != first and second["Lifecycle"] == "CREATING"
+    assert len(emu.backups()) == 2
+    clock.advance(1)  # the forgotten token now names the second backup, for a new window
+    assert client.create_backup(FileSystemId=fs_id, ClientRequestToken="tok-w")["Backup"]["BackupId"] == second["BackupId"]
+
+
+def test_token_window_is_configurable(clock: ManualClock) -> None:
+    fs_forever = "fs-0000000000000000a"
+    with FsxEmulator(clock=clock, token_window_seconds=None) as forever, FsxEmulator(
+        clock=clock, token_window_seconds=5.0
+    ) as short:
+        for emulator in (forever, short):
+            emulator.add_file_system("WINDOWS", file_system_id=fs_forever)
+            emulator.set_backup_seconds(1)
+        ids = {}
+        for name, emulator in (("forever", forever), ("short", short)):
+            fsx = boto3.client("fsx", region_name="us-east-1", endpoint_url=emulator.endpoint_url,
+                               aws_access_key_id="k", aws_secret_access_key="s")
+            first = fsx.create_backup(FileSystemId=fs_forever, ClientRequestToken="t")["Backup"]["BackupId"]
+            ids[name] = (fsx, first)
+        clock.advance(86_400)
+        for name, (fsx, first) in ids.items():
+            again = fsx.create_backup(FileSystemId=fs_forever, ClientRequestToken="t")["Backup"]["BackupId"]
+            assert (again == first) is (name == "forever")
+        short.token_window_seconds = 1_000_000.0  # an attribute, read on every request
+        fsx, _ = ids["short"]
+        clock.advance(86_400)
+        latest = short.backups()[-1]["BackupId"]
+        assert fsx.create_backup(FileSystemId=fs_forever, ClientRequestToken="t")["Backup"]["BackupId"] == latest
+
+
 def test_tokens_are_per_region(emu: FsxEmulator, make_client: Any) -> None:
     east_fs = emu.add_file_system("WINDOWS", region="us-east-1")
     west_fs = emu.add_file_system("WINDOWS", region="us-west-2")
@@ -227,7 +277,7 @@ def test_one_backup_in_progress_per_file_system(emu: FsxEmulator, client: Any, c
     clock.advance(BACKUP_SECONDS * 0.95)  # still TRANSFERRING: still in progress
     assert _create_error(client, FileSystemId=fs_id)["Code"] == "BackupInProgress"
     clock.advance(BACKUP_SECONDS)
-    assert client.create_backup(FileSystemId=fs_id)["Backup"]["Lifecycle"] == "PENDING"
+    assert client.create_backup(FileSystemId=fs_id)["Backup"]["Lifecycle"] == "CREATING"
 
 
 def test_automatic_backup_in_progress_blocks_user_backup(
@@ -236,7 +286,7 @@ def test_automatic_backup_in_progress_blocks_user_backup(
     fs_id = emu.add_file_system("WINDOWS")
     auto_id = emu.start_automatic_backup(fs_id)
     assert _create_error(client, FileSystemId=fs_id)["Code"] == "BackupInProgress"
-    auto = client.describe_backups(Filters=[{"Name": "backup-type", "Values": ["AUTOMATIC"]}])["Backups"]
+    auto = all_pages(client.describe_backups, "Backups", Filters=[{"Name": "backup-type", "Values": ["AUTOMATIC"]}])
     assert [b["BackupId"] for b in auto] == [auto_id]
     clock.advance(BACKUP_SECONDS)
     assert client.create_backup(FileSystemId=fs_id)["Backup"]["Type"] == "USER_INITIATED"
@@ -304,12 +354,49 @@ def test_openzfs_volume_backup_is_unsupported(emu: FsxEmulator, client: Any) -> 
     assert fs_id and _create_error(client, VolumeId=root)["Code"] == "UnsupportedOperation"
 
 
-@pytest.mark.parametrize("state", ["UPDATING", "CREATING", "MISCONFIGURED"])
+@pytest.mark.parametrize("state", ["CREATING", "MISCONFIGURED", "DELETING", "FAILED"])
 def test_file_system_not_available_is_bad_request(emu: FsxEmulator, client: Any, state: str) -> None:
     fs_id = emu.add_file_system("LUSTRE")
     emu.update_file_system(fs_id, lifecycle=state)
     error = _create_error(client, FileSystemId=fs_id)
-    assert error["Code"] == "BadRequest" and state in error["Message"]
+    assert (error["Code"], error["Message"]) == ("BadRequest", f"Cannot take final backup while {fs_id} is in {state}")
+    assert emu.backups() == []
+
+
+@pytest.mark.parametrize(("fs_type", "queued_state"), [("LUSTRE", "PENDING"), ("WINDOWS", "CREATING")])
+def test_backup_requested_while_updating_is_queued_until_available(
+    emu: FsxEmulator, client: Any, clock: ManualClock, fs_type: str, queued_state: str
+) -> None:
+    """The user guides: a backup requested during an update is queued, not refused. It stays in
+    progress (PENDING for Lustre: "hasn't started") while the file system is UPDATING, however long,
+    and runs its full duration once the file system is AVAILABLE again."""
+    fs_id = emu.add_file_system(fs_type)
+    emu.update_file_system(fs_id, lifecycle="UPDATING")
+    backup = client.create_backup(FileSystemId=fs_id)["Backup"]
+    assert (backup["Lifecycle"], backup["ProgressPercent"]) == ("CREATING", 0)
+    clock.advance(BACKUP_SECONDS * 5)
+    queued = describe_backup(client, backup["BackupId"])
+    assert (queued["Lifecycle"], queued["ProgressPercent"]) == (queued_state, 0)
+    assert _create_error(client, FileSystemId=fs_id)["Code"] == "BackupInProgress"  # one at a time
+    assert _delete_error(client, backup["BackupId"]) == "BackupInProgress"
+    emu.update_file_system(fs_id, lifecycle="AVAILABLE")
+    clock.advance(BACKUP_SECONDS / 2)
+    assert lifecycle(client, backup["BackupId"]) == "CREATING"
+    clock.advance(BACKUP_SECONDS / 2)
+    assert lifecycle(client, backup["BackupId"]) == "AVAILABLE"
+
+
+def test_queued_backup_of_a_deleted_file_system_fails(emu: FsxEmulator, client: Any) -> None:
+    fs_id = emu.add_file_system("WINDOWS", lifecycle="UPDATING")
+    backup_id = client.create_backup(FileSystemId=fs_id)["Backup"]["BackupId"]
+    emu.delete_file_system(fs_id)
+    assert lifecycle(client, backup_id) == "FAILED"
+
+
+def _delete_error(client: Any, backup_id: str) -> str:
+    with pytest.raises(ClientError) as excinfo:
+        client.delete_backup(BackupId=backup_id)
+    return str(error_of(excinfo)["Code"])
 
 
 def test_volume_not_created_is_bad_request(emu: FsxEmulator, client: Any) -> None:
@@ -341,7 +428,7 @@ def test_user_initiated_backup_quota(clock: ManualClock, make_client: Any, emu: 
     assert (error["Code"], error["Limit"]) == ("ServiceLimitExceeded", "TOTAL_USER_INITIATED_BACKUPS")
     emu.start_automatic_backup(fs_id)  # automatic backups do not count
     client.delete_backup(BackupId=first)  # DELETED ones do not count
-    assert client.create_backup(FileSystemId=fs_id)["Backup"]["Lifecycle"] == "AVAILABLE"
+    assert client.create_backup(FileSystemId=fs_id)["Backup"]["Lifecycle"] == "CREATING"
 
 
 def test_tags_copied_only_when_omitted_and_copy_tags_to_backups(emu: FsxEmulator, client: Any, clock: ManualClock) -> None:
@@ -381,4 +468,4 @@ def test_automatic_backups_go_with_their_file_system(emu: FsxEmulator, client: A
     fs_id = emu.add_file_system("WINDOWS")
     emu.start_automatic_backup(fs_id)
     emu.delete_file_system(fs_id)
-    assert client.describe_backups()["Backups"] == []
+    assert all_pages(client.describe_backups, "Backups") == []

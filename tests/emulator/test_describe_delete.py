@@ -9,6 +9,9 @@ from botocore.exceptions import ClientError
 from fsx_emu_helpers import BACKUP_SECONDS, COPY_SECONDS, error_of
 
 from fsx_backup_component.testing import FsxEmulator, ManualClock
+from fsx_backup_component.testing.validation import pattern_matches, service_model
+
+NEXT_TOKEN_PATTERN = service_model().shape_for("NextToken").metadata["pattern"]
 
 
 def _make_backups(emu: FsxEmulator, client: Any, count: int, fs_type: str = "WINDOWS") -> list[str]:
@@ -25,25 +28,35 @@ def _describe_error(client: Any, **params: Any) -> dict[str, Any]:
 
 def test_pagination_with_max_results_and_opaque_token(emu: FsxEmulator, client: Any) -> None:
     ids = _make_backups(emu, client, 7)
-    first = client.describe_backups(MaxResults=3)
-    assert [b["BackupId"] for b in first["Backups"]] == ids[:3]
-    token = first["NextToken"]
-    assert "after" not in token  # opaque (base64)
-    second = client.describe_backups(MaxResults=3, NextToken=token)
-    third = client.describe_backups(MaxResults=3, NextToken=second["NextToken"])
-    assert [b["BackupId"] for b in second["Backups"] + third["Backups"]] == ids[3:]
-    assert "NextToken" not in third
+    pages = []
+    params: dict[str, Any] = {"MaxResults": 2}
+    while True:
+        page = client.describe_backups(**params)
+        pages.append([b["BackupId"] for b in page["Backups"]])
+        if "NextToken" not in page:
+            break
+        token = page["NextToken"]
+        assert "BackupId" not in token and "backup-" not in token  # opaque (base64)
+        assert pattern_matches(NEXT_TOKEN_PATTERN, token) and len(token) <= 255  # the model's NextToken
+        params["NextToken"] = token
+    assert [len(p) for p in pages] == [2, 2, 2, 1]
+    assert sorted(i for p in pages for i in p) == sorted(ids)  # every backup exactly once
 
 
-def test_page_cap_is_50_and_the_paginator_sees_everything(emu: FsxEmulator, client: Any) -> None:
+def test_page_size_bounds_every_page_and_the_cap_is_50(emu: FsxEmulator, client: Any) -> None:
     ids = _make_backups(emu, client, 60)
+    assert emu.page_size == 3
+    first = client.describe_backups(MaxResults=50)
+    assert len(first["Backups"]) == 3 and first["NextToken"]  # min(MaxResults, page_size)
+    assert len(client.describe_backups()["Backups"]) == 3
+    emu.page_size = None  # only the model's cap
     page = client.describe_backups(MaxResults=1000)
     assert len(page["Backups"]) == 50 and page["NextToken"]
-    assert len(client.describe_backups()["Backups"]) == 50
+    emu.page_size = 7
     collected = [
         b["BackupId"] for p in client.get_paginator("describe_backups").paginate() for b in p["Backups"]
     ]
-    assert collected == ids
+    assert sorted(collected) == sorted(ids)
 
 
 def test_invalid_next_token_is_bad_request(emu: FsxEmulator, client: Any) -> None:
@@ -150,3 +163,39 @@ def test_failed_backup_can_be_deleted(emu: FsxEmulator, client: Any, clock: Manu
     backup_id = client.create_backup(FileSystemId=fs_id)["Backup"]["BackupId"]
     clock.advance(BACKUP_SECONDS)
     assert client.delete_backup(BackupId=backup_id)["Lifecycle"] == "DELETED"
+
+
+def test_filter_on_an_unknown_file_system_or_volume_is_not_found(
+    emu: FsxEmulator, client: Any, clock: ManualClock
+) -> None:
+    """DescribeBackups lists FileSystemNotFound / VolumeNotFound in the model: a filter naming a file
+    system or volume that does not exist (here, now) answers them, even when backups of it remain."""
+    fs_id = emu.add_file_system("WINDOWS")
+    vol = emu.add_volume(emu.add_file_system("ONTAP"))
+    kept = client.create_backup(FileSystemId=fs_id)["Backup"]["BackupId"]
+    client.create_backup(VolumeId=vol)
+    missing_fs, missing_vol = "fs-0123456789abcdef0", "fsvol-0123456789abcdef0"
+    error = _describe_error(client, Filters=[{"Name": "file-system-id", "Values": [fs_id, missing_fs]}])
+    assert (error["Code"], missing_fs in error["Message"]) == ("FileSystemNotFound", True)
+    error = _describe_error(client, Filters=[{"Name": "volume-id", "Values": [missing_vol]}])
+    assert (error["Code"], missing_vol in error["Message"]) == ("VolumeNotFound", True)
+    by_volume = client.describe_backups(Filters=[{"Name": "volume-id", "Values": [vol]}])["Backups"]
+    assert [b["Volume"]["VolumeId"] for b in by_volume] == [vol]
+    clock.advance(BACKUP_SECONDS)
+    emu.delete_file_system(fs_id)  # the user-initiated backup survives ...
+    assert client.describe_backups(BackupIds=[kept])["Backups"][0]["BackupId"] == kept
+    # ... but a filter on its (now unknown) file system fails
+    assert _describe_error(client, Filters=[{"Name": "file-system-id", "Values": [fs_id]}])["Code"] == (
+        "FileSystemNotFound"
+    )
+
+
+def test_delete_token_is_forgotten_after_the_window(emu: FsxEmulator, client: Any, clock: ManualClock) -> None:
+    """Within the token window a repeated DeleteBackup succeeds; after it the request is new, and the
+    backup it names is gone: BackupNotFound."""
+    backup_id = _make_backups(emu, client, 1)[0]
+    client.delete_backup(BackupId=backup_id, ClientRequestToken="del-w")
+    clock.advance(emu.token_window_seconds - 1)  # type: ignore[operator]
+    assert client.delete_backup(BackupId=backup_id, ClientRequestToken="del-w")["Lifecycle"] == "DELETED"
+    clock.advance(1)
+    assert _delete_error(client, BackupId=backup_id, ClientRequestToken="del-w")["Code"] == "BackupNotFound"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from fsx_emu_helpers import error_of
+from fsx_emu_helpers import all_ids, all_pages, error_of
 
 from fsx_backup_component.testing import FsxEmulator
 
@@ -23,7 +23,7 @@ def test_file_systems_are_api_shaped_per_type(emu: FsxEmulator, client: Any) -> 
     windows = emu.add_file_system("WINDOWS", deployment_type="MULTI_AZ_1")
     ontap = emu.add_file_system("ONTAP")
     zfs = emu.add_file_system("OPENZFS")
-    fss = {f["FileSystemId"]: f for f in client.describe_file_systems()["FileSystems"]}
+    fss = {f["FileSystemId"]: f for f in all_pages(client.describe_file_systems, "FileSystems")}
     assert set(fss) == {lustre, windows, ontap, zfs}
     assert fss[lustre]["FileSystemTypeVersion"] == "2.15"
     assert fss[lustre]["LustreConfiguration"]["DataRepositoryConfiguration"]["ImportPath"] == "s3://b/in"
@@ -51,7 +51,7 @@ def test_describe_file_systems_not_found_and_pagination(emu: FsxEmulator, client
     assert error["Code"] == "FileSystemNotFound"
     pages = list(client.get_paginator("describe_file_systems").paginate(PaginationConfig={"PageSize": 2}))
     assert [len(p["FileSystems"]) for p in pages] == [2, 2, 1]
-    assert [f["FileSystemId"] for p in pages for f in p["FileSystems"]] == ids
+    assert sorted(f["FileSystemId"] for p in pages for f in p["FileSystems"]) == sorted(ids)
 
 
 def test_describe_volumes_filters_ids_and_not_found(emu: FsxEmulator, client: Any) -> None:
@@ -59,7 +59,7 @@ def test_describe_volumes_filters_ids_and_not_found(emu: FsxEmulator, client: An
     va1, va2 = emu.add_volume(fs_a, name="a1"), emu.add_volume(fs_a, name="a2")
     vb = emu.add_volume(fs_b, name="b", storage_virtual_machine_id="svm-0123456789abcdef0")
     by_fs = client.describe_volumes(Filters=[{"Name": "file-system-id", "Values": [fs_a]}])["Volumes"]
-    assert [v["VolumeId"] for v in by_fs] == [va1, va2]
+    assert sorted(v["VolumeId"] for v in by_fs) == sorted([va1, va2])
     by_svm = client.describe_volumes(
         Filters=[{"Name": "storage-virtual-machine-id", "Values": ["svm-0123456789abcdef0"]}]
     )["Volumes"]
@@ -84,7 +84,8 @@ def test_describe_data_repository_associations(emu: FsxEmulator, client: Any) ->
     rest = client.describe_data_repository_associations(
         Filters=[{"Name": "file-system-id", "Values": [fs_id]}], MaxResults=2, NextToken=listed["NextToken"]
     )
-    assert [a["AssociationId"] for a in listed["Associations"] + rest["Associations"]] == dras
+    assert sorted(a["AssociationId"] for a in listed["Associations"] + rest["Associations"]) == sorted(dras)
+    assert "NextToken" not in rest
     assert listed["Associations"][0]["DataRepositoryPath"] == "s3://bucket/prefix"
     one = client.describe_data_repository_associations(AssociationIds=[dras[1]])["Associations"]
     assert one[0]["FileSystemPath"] == "/ns1"
@@ -100,7 +101,7 @@ def test_tag_untag_list_on_backup_file_system_and_volume(emu: FsxEmulator, clien
     ontap = emu.add_file_system("ONTAP")
     vol = emu.add_volume(ontap)
     backup = client.create_backup(VolumeId=vol)["Backup"]
-    fs_arn = client.describe_file_systems()["FileSystems"][0]["ResourceARN"]
+    fs_arn = all_pages(client.describe_file_systems, "FileSystems")[0]["ResourceARN"]
     vol_arn = client.describe_volumes(VolumeIds=[vol])["Volumes"][0]["ResourceARN"]
     for arn in (backup["ResourceARN"], fs_arn, vol_arn):
         client.tag_resource(ResourceARN=arn, Tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}])
@@ -134,5 +135,19 @@ def test_list_tags_pagination(emu: FsxEmulator, client: Any) -> None:
     arn = f"arn:aws:fsx:us-east-1:123456789012:file-system/{fs_id}"
     first = client.list_tags_for_resource(ResourceARN=arn, MaxResults=3)
     second = client.list_tags_for_resource(ResourceARN=arn, MaxResults=3, NextToken=first["NextToken"])
-    assert [t["Key"] for t in first["Tags"] + second["Tags"]] == [f"k{i}" for i in range(5)]
+    assert sorted(t["Key"] for t in first["Tags"] + second["Tags"]) == [f"k{i}" for i in range(5)]
     assert "NextToken" not in second
+    # default page size (3) applies to tags as well
+    assert len(all_pages(client.list_tags_for_resource, "Tags", ResourceARN=arn)) == 5
+    assert len(client.list_tags_for_resource(ResourceARN=arn)["Tags"]) == 3
+
+
+def test_dra_filter_on_an_unknown_file_system_is_not_found(emu: FsxEmulator, client: Any) -> None:
+    """DescribeDataRepositoryAssociations lists FileSystemNotFound in the model: same rule as the
+    DescribeBackups filters."""
+    fs_id = emu.add_file_system("LUSTRE")
+    dra = emu.add_data_repository_association(fs_id)
+    flt = [{"Name": "file-system-id", "Values": [fs_id]}]
+    assert all_ids(client.describe_data_repository_associations, "Associations", "AssociationId", Filters=flt) == [dra]
+    flt[0]["Values"] = ["fs-0123456789abcdef0"]
+    assert _error(client.describe_data_repository_associations, Filters=flt)["Code"] == "FileSystemNotFound"

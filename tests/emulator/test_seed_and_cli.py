@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from fsx_emu_helpers import all_ids
 
 from fsx_backup_component.testing import FsxEmulator, ManualClock
 
@@ -29,9 +30,9 @@ def test_example_seed_file_behaves_as_documented() -> None:
     with FsxEmulator(clock=clock, seed=str(EXAMPLE)) as emu:
         client = _client(emu)
         assert emu.backup_seconds == 5.0
-        ids = [f["FileSystemId"] for f in client.describe_file_systems()["FileSystems"]]
-        assert ids == [f"fs-0123456789abcdef{i}" for i in range(5)]
-        assert [f["FileSystemId"] for f in _client(emu, "eu-west-1").describe_file_systems()["FileSystems"]] == [
+        ids = all_ids(client.describe_file_systems, "FileSystems", "FileSystemId")
+        assert sorted(ids) == [f"fs-0123456789abcdef{i}" for i in range(5)]
+        assert all_ids(_client(emu, "eu-west-1").describe_file_systems, "FileSystems", "FileSystemId") == [
             "fs-0123456789abcdef5"
         ]
         backup = client.create_backup(FileSystemId="fs-0123456789abcdef0")["Backup"]
@@ -93,7 +94,10 @@ def test_cli_serves_until_sigterm(tmp_path: Path) -> None:
         assert "fs-0123456789abcdef9" in process.stdout.readline()
         client = boto3.client("fsx", region_name="us-east-1", endpoint_url=endpoint,
                               aws_access_key_id="x", aws_secret_access_key="y")
-        assert client.create_backup(FileSystemId="fs-0123456789abcdef9")["Backup"]["Lifecycle"] == "AVAILABLE"
+        backup = client.create_backup(FileSystemId="fs-0123456789abcdef9")["Backup"]
+        assert backup["Lifecycle"] == "CREATING"  # the first answer, always
+        described = client.describe_backups(BackupIds=[backup["BackupId"]])["Backups"][0]
+        assert described["Lifecycle"] == "AVAILABLE"  # --backup-seconds 0
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     finally:

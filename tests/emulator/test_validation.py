@@ -41,7 +41,8 @@ def test_pattern_violation_message(emu: FsxEmulator, raw_client: Any) -> None:
 
 def test_several_violations_are_counted(raw_client: Any) -> None:
     message = _bad_request(raw_client.delete_backup, BackupId="nope", ClientRequestToken="x" * 64)
-    assert message.startswith("3 validation errors detected: ")
+    # backupId: length and pattern; clientRequestToken: length and (applied whole) pattern
+    assert message.startswith("4 validation errors detected: ")
     assert "at 'backupId' failed to satisfy constraint: Member must have length greater than or equal to 12" in message
     assert "at 'clientRequestToken' failed to satisfy constraint: Member must have length less than or equal to 63" in message
 
@@ -57,12 +58,28 @@ def test_over_long_token_is_sent_and_rejected_by_the_server(client: Any) -> None
     assert "clientRequestToken" in message
 
 
+@pytest.mark.parametrize("token", ["tökén", "with space", "bang!", "hash#", "slash/", "colon:", "新"])
+def test_client_request_token_is_limited_to_ascii_of_the_pattern(raw_client: Any, token: str) -> None:
+    """API reference: "a string of up to 63 ASCII characters"; the model pattern
+    `[A-za-z0-9_.-]{0,63}$`, applied to the whole token as AWS's front end applies patterns."""
+    message = _bad_request(raw_client.create_backup, FileSystemId="fs-0123456789abcdef0", ClientRequestToken=token)
+    assert message == (
+        f"1 validation error detected: Value '{token}' at 'clientRequestToken' failed to satisfy "
+        "constraint: Member must satisfy regular expression pattern: [A-za-z0-9_.-]{0,63}$"
+    )
+
+
 def test_client_request_token_pattern_quirk(emu: FsxEmulator, client: Any) -> None:
-    """The model pattern `[A-za-z0-9_.-]{0,63}$` is unanchored (and A-z spans `[\\]^_``), so under
-    Smithy search semantics any 1..63-character token passes."""
+    """The model's typo `A-z` also spans `[\\]^_``: such a token passes; so does a uuid4 (botocore's
+    own) and the 63-character maximum."""
     fs_id = emu.add_file_system("WINDOWS")
-    backup = client.create_backup(FileSystemId=fs_id, ClientRequestToken="weird[^]`token!#")["Backup"]
+    backup = client.create_backup(FileSystemId=fs_id, ClientRequestToken="weird[^]`token")["Backup"]
     assert backup["Lifecycle"] == "CREATING"
+    emu.set_backup_seconds(0)
+    other = emu.add_file_system("WINDOWS")
+    for token in ("0f8fad5b-d9cb-469f-a165-70867728950e", "a" * 63):
+        assert client.create_backup(FileSystemId=other, ClientRequestToken=token)["Backup"]["BackupId"]
+        assert client.describe_backups(Filters=[{"Name": "file-system-id", "Values": [other]}])["Backups"]
 
 
 def test_enum_list_and_integer_constraints(raw_client: Any) -> None:
