@@ -30,6 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--internal-error-rate", type=float, default=0.0, help="0..1 InternalServerError rate"
     )
+    parser.add_argument(
+        "--page-size", type=int, help="items per Describe* page, ID look-ups included (default 3; 0 = the model's cap)"
+    )
+    parser.add_argument(
+        "--token-window-seconds", type=float,
+        help="seconds a ClientRequestToken is remembered (default 300; negative = forever)",
+    )
+    parser.add_argument("--order-seed", type=int, help="seed of the (unspecified) listing order (default 0)")
     return parser
 
 
@@ -42,6 +50,12 @@ def _configure(args: argparse.Namespace) -> FsxEmulator:
         emulator.copy_seconds = args.copy_seconds
     if args.backup_quota is not None:
         emulator.backup_quota = args.backup_quota
+    if args.page_size is not None:
+        emulator.page_size = args.page_size or None
+    if args.token_window_seconds is not None:
+        emulator.token_window_seconds = None if args.token_window_seconds < 0 else args.token_window_seconds
+    if args.order_seed is not None:
+        emulator.order_seed = args.order_seed
     emulator.faults.throttle_rate = args.throttle_rate
     emulator.faults.internal_error_rate = args.internal_error_rate
     return emulator

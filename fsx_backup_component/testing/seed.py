@@ -4,6 +4,7 @@ Seed file (JSON; YAML too when PyYAML happens to be importable)::
 
     {
       "backup_seconds": 5, "copy_seconds": 5, "backup_quota": 500,
+      "page_size": 3, "token_window_seconds": 300, "order_seed": 0,
       "file_systems": [
         {"type": "LUSTRE", "id": "fs-0123456789abcdef0", "deployment_type": "PERSISTENT_2",
          "region": "us-east-1", "tags": {"Name": "scratch"}, "copy_tags_to_backups": true,
@@ -76,6 +77,13 @@ def apply_seed(emulator: FsxEmulator, source: str | Path | Mapping[str, Any]) ->
             setattr(emulator, key, float(seed[key]))
     if "backup_quota" in seed:
         emulator.backup_quota = int(seed["backup_quota"])
+    if "page_size" in seed:
+        emulator.page_size = None if seed["page_size"] is None else int(seed["page_size"])
+    if "token_window_seconds" in seed:
+        window = seed["token_window_seconds"]
+        emulator.token_window_seconds = None if window is None else float(window)
+    if "order_seed" in seed:
+        emulator.order_seed = None if seed["order_seed"] is None else int(seed["order_seed"])
     if "account_id" in seed:
         emulator.account_id = str(seed["account_id"])
     for entry in seed.get("file_systems") or []:

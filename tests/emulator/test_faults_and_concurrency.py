@@ -6,7 +6,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.retries.standard import ExponentialBackoff
 from fsx_emu_helpers import BACKUP_SECONDS, error_of
@@ -145,3 +147,79 @@ def test_concurrent_reads_while_writing(emu: FsxEmulator, make_client: Any, cloc
         assert [f.result() for f in futures] == [20, 10, 10, 10, 10]
     clock.advance(BACKUP_SECONDS)
     assert len(emu.backups()) == 20
+
+
+def _storm_outcomes(emu: FsxEmulator, client: Any, count: int) -> list[str]:
+    outcomes = []
+    calls = (
+        lambda: client.describe_backups(),
+        lambda: client.describe_file_systems(),
+        lambda: client.create_backup(FileSystemId="fs-0123456789abcdef0"),
+        lambda: client.describe_volumes(),
+    )
+    for index in range(count):
+        try:
+            calls[index % len(calls)]()
+            outcomes.append("ok")
+        except ClientError as err:
+            outcomes.append(str(err.response["Error"]["Code"]))
+    return outcomes
+
+
+def test_throttle_storm_throttles_that_fraction_of_all_calls_for_its_seconds(
+    emu: FsxEmulator, client: Any, clock: ManualClock
+) -> None:
+    """70 % of ALL FSx calls (whatever ``operations`` says) answer ThrottlingException / 400 for 8 s
+    of the emulator clock from when the storm is armed; then none."""
+    emu.faults.operations = {"DeleteBackup"}  # narrows the per-request rates, not the storm
+    storm = emu.faults.throttle_storm(rate=0.7, seconds=8.0)
+    assert (storm.start, storm.end) == (clock(), clock() + 8.0)
+    during = _storm_outcomes(emu, client, 200)
+    throttled = during.count("ThrottlingException")
+    assert 0.6 * 200 <= throttled <= 0.8 * 200
+    assert {"ok", "FileSystemNotFound"} <= set(during)  # the rest are answered normally
+    assert storm.throttled == throttled and storm.seen == 200
+    assert emu.faults.injected["ThrottlingException"] == throttled
+    assert emu.calls["CreateBackup"] == 50  # every throttled request was received and counted
+    clock.advance(7.9)
+    assert "ThrottlingException" in _storm_outcomes(emu, client, 20)
+    clock.advance(0.1)
+    assert set(_storm_outcomes(emu, client, 40)) == {"ok", "FileSystemNotFound"}
+
+
+def test_throttle_storm_error_shape_and_reproducibility(clock: ManualClock, checker: Any) -> None:
+    def run() -> list[str]:
+        with FsxEmulator(clock=clock) as emulator:
+            emulator.faults.throttle_storm(rate=0.5, seconds=1.0, seed=3)
+            fsx = boto3.client("fsx", region_name="us-east-1", endpoint_url=emulator.endpoint_url,
+                               aws_access_key_id="k", aws_secret_access_key="s",
+                               config=Config(retries={"total_max_attempts": 1}))
+            fsx.meta.events.register("after-call.fsx", checker)  # ThrottlingException: 400, generic
+            return _storm_outcomes(emulator, fsx, 30)
+
+    first = run()
+    assert first == run()
+    assert "ThrottlingException" in first and "ok" in first
+
+
+def test_throttle_storm_can_start_later_and_be_reset(emu: FsxEmulator, client: Any, clock: ManualClock) -> None:
+    emu.faults.throttle_storm(rate=1.0, seconds=5.0, start=clock() + 10)
+    assert set(_storm_outcomes(emu, client, 8)) == {"ok", "FileSystemNotFound"}
+    clock.advance(10)
+    assert set(_storm_outcomes(emu, client, 8)) == {"ThrottlingException"}
+    emu.faults.reset()
+    assert set(_storm_outcomes(emu, client, 8)) == {"ok", "FileSystemNotFound"}
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_botocore_retries_through_a_storm_once_it_ends(
+    emu: FsxEmulator, make_client: Any, clock: ManualClock
+) -> None:
+    """A storm drains botocore's retries: with 3 attempts, some calls fail in the storm; the same calls
+    go through once the clock has passed it."""
+    emu.faults.throttle_storm(rate=0.7, seconds=8.0)
+    client = make_client(retries=2)
+    failures = sum(1 for outcome in _storm_outcomes(emu, client, 40) if outcome == "ThrottlingException")
+    assert failures > 0
+    clock.advance(8)
+    assert "ThrottlingException" not in _storm_outcomes(emu, client, 40)

@@ -103,3 +103,21 @@ def test_cli_serves_until_sigterm(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_seed_settings_for_pages_tokens_and_order() -> None:
+    emu = FsxEmulator(seed={"page_size": 10, "token_window_seconds": None, "order_seed": 5})
+    assert (emu.page_size, emu.token_window_seconds, emu.order_seed) == (10, None, 5)
+    default = FsxEmulator()
+    assert (default.page_size, default.token_window_seconds, default.order_seed) == (3, 300.0, 0)
+
+
+def test_cli_options_for_pages_tokens_and_order() -> None:
+    from fsx_backup_component.testing.__main__ import _configure, build_parser
+
+    emu = _configure(build_parser().parse_args(
+        ["--page-size", "0", "--token-window-seconds", "-1", "--order-seed", "7"]
+    ))
+    assert (emu.page_size, emu.token_window_seconds, emu.order_seed) == (None, None, 7)
+    emu = _configure(build_parser().parse_args(["--page-size", "20", "--token-window-seconds", "60"]))
+    assert (emu.page_size, emu.token_window_seconds) == (20, 60.0)
