@@ -20,7 +20,7 @@ import queue
 import sys
 import threading
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 HOST_MAIN_MODULE = "pulumi.dynamic.__main__"
 DEFAULT_HOST_WORKERS = 64
@@ -51,26 +51,58 @@ def find_host_thread_pools() -> list[Any]:
     return pools
 
 
-def widen_host_thread_pool(workers: Optional[int] = None) -> Optional[int]:
-    """Raise the host's RPC worker limit (once per process). Returns the new limit, or None."""
+SLOWER_WARNING = (
+    "fsx-backup-component: could not widen the provider host's thread pool ({reason}); the provider "
+    "works, but at most 4 backups wait at a time"
+)
+
+
+def widen_host_thread_pool(
+    workers: Optional[int] = None, *, warn: Optional[Callable[[str], None]] = None
+) -> Optional[int]:
+    """Raise the host's RPC worker limit (once per process). Returns the new limit, or None.
+
+    Fail-safe: the internals this relies on are private, so any failure (a pool without the
+    attributes, a refused thread) leaves the pool exactly as the host made it, 4 workers, and
+    reports one warning through ``warn`` (the engine log) and stderr. It never raises.
+    """
     global _widened
     with _widened_lock:
         if _widened is not None:
             return _widened
-        target = workers or int(os.environ.get(WORKERS_ENV, DEFAULT_HOST_WORKERS))
-        pools = find_host_thread_pools()
-        if not pools:
-            print(
-                "fsx-backup-component: could not find the provider host's thread pool; backups will "
-                "wait at most 4 at a time",
-                file=sys.stderr,
-            )
+        try:
+            target = workers or int(os.environ.get(WORKERS_ENV, DEFAULT_HOST_WORKERS))
+            pools = find_host_thread_pools()
+            if not pools:
+                raise LookupError("no grpc server thread pool found")
+            for pool in pools:
+                _widen(pool, target)
+        except Exception as exc:  # noqa: BLE001 - see the docstring: slower, never broken
+            _warn_once(SLOWER_WARNING.format(reason=f"{type(exc).__name__}: {exc}"), warn)
+            _widened = 0
             return None
-        for pool in pools:
-            pool._max_workers = max(pool._max_workers, target)
-            _prespawn(pool)
         _widened = target
         return target
+
+
+def _widen(pool: Any, target: int) -> None:
+    """Raise one pool's limit and start its workers; on any failure put the limit back."""
+    original = pool._max_workers
+    try:
+        pool._max_workers = max(original, target)
+        _prespawn(pool)
+    except BaseException:
+        pool._max_workers = original
+        raise
+
+
+def _warn_once(message: str, warn: Optional[Callable[[str], None]]) -> None:
+    print(message, file=sys.stderr)
+    if warn is not None:
+        try:
+            warn(message)
+        except Exception:  # noqa: BLE001 - the warning is best effort; stderr has it already
+            pass
 
 
 def _prespawn(pool: Any) -> None:
@@ -101,7 +133,7 @@ class EngineLog:
 
     def __init__(self, address: Optional[str]) -> None:
         self._address = address
-        self._queue: "queue.Queue[tuple[str, str, bool]]" = queue.Queue(maxsize=1000)
+        self._queue: "queue.Queue[tuple[str, str, bool, str]]" = queue.Queue(maxsize=1000)
         self._thread: Optional[threading.Thread] = None
         self._lock = threading.Lock()
         self._broken = False
@@ -117,11 +149,18 @@ class EngineLog:
         return self._address is not None and not self._broken
 
     def info(self, urn: str, message: str, *, ephemeral: bool = True) -> None:
+        self._put(urn, message, ephemeral, "INFO")
+
+    def warn(self, urn: str, message: str) -> None:
+        """A lasting warning (not ephemeral): shown in the `pulumi up` summary."""
+        self._put(urn, message, False, "WARNING")
+
+    def _put(self, urn: str, message: str, ephemeral: bool, severity: str) -> None:
         if not self.enabled:
             return
         self._ensure_sender()
         try:
-            self._queue.put_nowait((urn, message, ephemeral))
+            self._queue.put_nowait((urn, message, ephemeral, severity))
         except queue.Full:
             pass  # progress is best effort; dropping a status line is better than blocking
 
@@ -147,12 +186,12 @@ class EngineLog:
             self._disable(exc)
             return
         while True:
-            urn, message, ephemeral = self._queue.get()
+            urn, message, ephemeral, severity = self._queue.get()
             try:
                 if not self._broken:
                     stub.Log(
                         engine_pb2.LogRequest(
-                            severity=engine_pb2.INFO, message=message, urn=urn, ephemeral=ephemeral
+                            severity=getattr(engine_pb2, severity), message=message, urn=urn, ephemeral=ephemeral
                         ),
                         timeout=5,
                     )

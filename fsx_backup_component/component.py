@@ -18,6 +18,7 @@ import pulumi.dynamic
 
 from .eligibility import DEFAULT_TIMEOUT_SECONDS
 from .errors import InvalidInputError
+from .life import LifeProvider
 from .provider import BackupProvider
 
 COMPONENT_TYPE = "fsx-backup:index:FsxBackup"
@@ -60,9 +61,15 @@ class FsxBackupArgs:
     ``{"region": "us-west-2", "kms_key_id": "arn:aws:kms:us-west-2:...:key/..."}`` maps."""
     copy_tags: bool = True
     """Copy the backup's tags to its copies."""
+    delete_superseded: bool = False
+    """When the target changes (another file system or volume, a replaced file system, another
+    region), a backup of the new target is taken and the old backup, the only copy of the old target's
+    data, is kept in AWS and tagged ``fsx-backup-component:superseded-by``. True deletes it (and its
+    copies) once the new backup is AVAILABLE."""
 
 
 BACKUP_RESOURCE_TYPE = "pulumi-python:dynamic/fsx-backup:Backup"
+LIFE_RESOURCE_TYPE = "pulumi-python:dynamic/fsx-backup:Life"
 # The component's outputs: the same names on the child dynamic resource.
 OUTPUT_NAMES = (
     "backup_id", "backup_arn", "lifecycle", "file_system_id", "volume_id", "file_system_type",
@@ -78,6 +85,28 @@ class _Backup(pulumi.dynamic.Resource, module="fsx-backup", name="Backup"):
         # Declared as None so that the provider's outputs of these names become attributes.
         outputs = dict.fromkeys(name for name in OUTPUT_NAMES if name != "tags")
         super().__init__(BackupProvider(), name, {**outputs, **props}, opts)
+
+
+# The engine marks an output secret only when the input of the same name held a secret (the Python
+# host does not accept secrets). These child outputs are derived from inputs of other names, so they
+# are always stored encrypted; the component shows each one secret exactly when its sources are.
+DERIVED_OUTPUT_SOURCES = {
+    "managed_tags": ("tags",),
+    "copies": ("copy_to_regions",),
+    "file_system_id": ("target_file_system_id",),
+    "volume_id": ("target_volume_id",),
+    "resolved_region": ("region",),
+    "backup_arn": ("region",),
+}
+
+
+class _Life(pulumi.dynamic.Resource, module="fsx-backup", name="Life"):
+    """The nonce of one life of the backup (life.py): created before the backup, replaced with it."""
+
+    nonce: pulumi.Output[str]
+
+    def __init__(self, name: str, generation: pulumi.Input[str], opts: pulumi.ResourceOptions) -> None:
+        super().__init__(LifeProvider(), name, {"generation": generation, "nonce": None}, opts)
 
 
 class FsxBackup(pulumi.ComponentResource):
@@ -116,16 +145,21 @@ class FsxBackup(pulumi.ComponentResource):
         target_facts, fs_id, vol_id = _target(args)
 
         retain = bool(args.retain_on_delete or (opts is not None and opts.retain_on_delete))
-        child_opts = pulumi.ResourceOptions(parent=self, retain_on_delete=retain or None)
+        child_opts = pulumi.ResourceOptions(
+            parent=self, retain_on_delete=retain or None, additional_secret_outputs=list(DERIVED_OUTPUT_SOURCES)
+        )
+        life = _Life(
+            f"{resource_name}-life",
+            _generation_digest(fs_id, vol_id, args.region, args.triggers),
+            pulumi.ResourceOptions(parent=self),
+        )
         # The child's URN is an input (create() is never told its URN). Derived from the component's
         # URN without a dependency on it: a child depending on its parent would be a cycle.
         parent_urn: pulumi.Output[str] = pulumi.Output(
             set(), self.urn.future(), self.urn.is_known(), self.urn.is_secret()  # type: ignore[arg-type]
         )
         child_urn = pulumi.resource.create_urn(resource_name, BACKUP_RESOURCE_TYPE, parent=parent_urn)
-        self._backup = _Backup(
-            resource_name,
-            {
+        inputs: dict[str, Any] = {
                 "resource_urn": child_urn,
                 "target_file_system_id": fs_id,
                 "target_volume_id": vol_id,
@@ -136,13 +170,43 @@ class FsxBackup(pulumi.ComponentResource):
                 "region": args.region,
                 "copy_to_regions": args.copy_to_regions,
                 "copy_tags": args.copy_tags,
-            },
-            child_opts,
-        )
+                "life": life.nonce,
+                "delete_superseded": args.delete_superseded,
+        }
+        self._backup = _Backup(resource_name, inputs, child_opts)
         for output in OUTPUT_NAMES:
-            setattr(self, output, getattr(self._backup, output))
+            value = getattr(self._backup, output)
+            sources = DERIVED_OUTPUT_SOURCES.get(output)
+            if sources is not None:
+                value = _secret_when_any(value, [inputs[name] for name in sources])
+            setattr(self, output, value)
         self.copies = self.copies.apply(lambda copies: copies or [])
         self.register_outputs({output: getattr(self, output) for output in OUTPUT_NAMES})
+
+
+def _generation_digest(*values: Any) -> pulumi.Output[str]:
+    """A digest of what makes a new life (target, region, triggers); secret when any of them is."""
+    import hashlib
+
+    from .token import canonical_json
+
+    return pulumi.Output.all(*values).apply(
+        lambda resolved: hashlib.sha256(canonical_json(resolved).encode()).hexdigest()
+    )
+
+
+def _secret_when_any(value: pulumi.Output[Any], sources: Sequence[Any]) -> pulumi.Output[Any]:
+    """``value`` without the child's always-on secret mark, secret again when any source is."""
+    plain = pulumi.Output.unsecret(value)
+    flags = [pulumi.Output.from_input(source) for source in sources if source is not None]
+
+    async def any_secret() -> bool:
+        for flag in flags:
+            if await flag.is_secret():
+                return True
+        return False
+
+    return pulumi.Output(plain.resources(), plain.future(), plain.is_known(), any_secret())
 
 
 def _merge_args(args: Optional[FsxBackupArgs], kwargs: Mapping[str, Any]) -> FsxBackupArgs:

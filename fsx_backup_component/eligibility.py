@@ -16,7 +16,9 @@ from typing import Any, Mapping, Optional
 # Model patterns (fsx-backup-api.md sections 1 and 3).
 FILE_SYSTEM_ID_RE = re.compile(r"^fs-[0-9a-f]{8,}\Z")  # \Z: `$` would accept a final newline
 VOLUME_ID_RE = re.compile(r"^fsvol-[0-9a-f]{17,}\Z")
-REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}\Z")
+# Any well-formed region name, also of partitions and regions newer than the installed botocore
+# (e.g. eusc-de-east-1, us-isob-east-1); whether FSx is there is FSx's answer, not a guess here.
+REGION_RE = re.compile(r"^[a-z]{2,}(-[a-z]+)+-\d{1,2}\Z")
 
 MAX_TAGS_PER_BACKUP = 50
 # When the user gives tags, one tag carries the request token so a retried create can find its backup.
@@ -335,9 +337,8 @@ def check_copy_destinations(
         if region in seen:
             failures.append(Failure(prop, f"{region} is listed twice; one copy per region"))
         seen.add(region)
-        if region not in known_regions:
-            failures.append(Failure(prop, f"{region} is not a region where FSx is available"))
-            continue
+        if region not in known_regions or source_region not in known_regions:
+            continue  # newer than the installed botocore: its partition is not known here (warned)
         if partition_of(region) != partition_of(source_region):
             failures.append(
                 Failure(

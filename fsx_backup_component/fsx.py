@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import functools
 import os
+import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+from typing import Any, Callable, Collection, Iterable, Mapping, Optional, Sequence
 
 import boto3
 import botocore.config
@@ -48,6 +49,7 @@ DRA_FILTER_VALUES = 20  # values per Filter in DescribeDataRepositoryAssociation
 DRA_PAGE = 25  # MaxResults max of DescribeDataRepositoryAssociations
 
 TOKEN_TAG_KEY = "fsx-backup-component:request-token"
+MAX_BACKUP_TAGS = 50
 
 # Standard mode retries throttling, 5xx and connection errors with jittered exponential backoff.
 # FSx errors carry no `retryable` trait, so BackupInProgress & co. are never retried by botocore
@@ -217,6 +219,50 @@ def _chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:
 
 
 # ---------------------------------------------------------------------------------------------
+# transient errors: retried here once botocore has given up
+
+
+@dataclass
+class TransientRetry:
+    """Calls that keep failing with throttling / 5xx / connection errors after botocore's own
+    attempts are tried again here, with full-jitter backoff, for up to ``budget_seconds``.
+
+    botocore's standard mode shares one retry quota per client; a throttling storm across a stack's
+    backups drains it within seconds and botocore then raises at once. Every call the package makes
+    is safe to repeat (reads, and writes carrying a fixed ClientRequestToken or setting tags), so a
+    storm costs time, not a failed `pulumi up`. Tests inject ``sleep`` and ``clock``.
+    """
+
+    budget_seconds: float = 300.0
+    first_pause: float = 0.5
+    max_pause: float = 8.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    retried: int = 0  # calls repeated here; observable for tests and benchmarks
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        give_up_at = self.clock() + self.budget_seconds
+        pause = self.first_pause
+        while True:
+            try:
+                return fn()
+            except Exception as exc:
+                if not is_transient(exc) or self.clock() + pause > give_up_at:
+                    raise
+            self.retried += 1
+            self.sleep(random.uniform(pause / 2, pause))
+            pause = min(self.max_pause, pause * 2)
+
+
+TRANSIENT_RETRY = TransientRetry()
+
+
+def _call(client: Any, operation: str, **request: Any) -> Any:
+    """``client.<operation>(**request)``, surviving throttling storms (see TransientRetry)."""
+    return TRANSIENT_RETRY.call(lambda: getattr(client, operation)(**request))
+
+
+# ---------------------------------------------------------------------------------------------
 # finders
 
 
@@ -236,16 +282,19 @@ _FILE_SYSTEMS = _ByIds("describe_file_systems", "FileSystemIds", "FileSystems", 
 _VOLUMES = _ByIds("describe_volumes", "VolumeIds", "Volumes", "VolumeId", "VolumeNotFound")
 
 
-def _describe_by_ids(client: Any, how: _ByIds, ids: Sequence[str]) -> dict[str, Optional[dict[str, Any]]]:
+def _describe_by_ids(
+    client: Any, how: _ByIds, ids: Sequence[str], *, retry: bool = True
+) -> dict[str, Optional[dict[str, Any]]]:
     """Each item's description, ``None`` for one that does not exist.
 
-    One call per 50 IDs. FSx fails the whole call when any ID is missing, so such a batch is
-    re-asked one ID at a time to tell which one is gone.
+    One paged call per 50 IDs. FSx may answer a look-up by IDs in short pages, in any order, so every
+    page is read before an ID counts as missing (an ID on no page). FSx fails the whole call when any
+    ID does not exist, so such a batch is re-asked one ID at a time to tell which one is gone.
     """
     found: dict[str, Optional[dict[str, Any]]] = {}
     for batch in _chunks(list(dict.fromkeys(ids)), DESCRIBE_BATCH):
         try:
-            items = getattr(client, how.operation)(**{how.ids_param: batch})[how.result_key]
+            items = _all_pages(client, how.operation, how.result_key, retry=retry, **{how.ids_param: batch})
         except ClientError as exc:
             if error_code(exc) != how.not_found:
                 raise
@@ -253,18 +302,44 @@ def _describe_by_ids(client: Any, how: _ByIds, ids: Sequence[str]) -> dict[str, 
                 found[batch[0]] = None
             else:
                 for one in batch:
-                    found.update(_describe_by_ids(client, how, [one]))
+                    found.update(_describe_by_ids(client, how, [one], retry=retry))
             continue
         by_id = {item[how.id_key]: item for item in items}
         found.update({item_id: by_id.get(item_id) for item_id in batch})
     return found
 
 
-def describe_backups(client: Any, backup_ids: Sequence[str]) -> dict[str, Optional[Backup]]:
-    """Current description of each backup, ``None`` for one that is gone (BackupNotFound or DELETED)."""
+def _all_pages(
+    client: Any, operation: str, result_key: str, *, retry: bool = True, **request: Any
+) -> list[dict[str, Any]]:
+    """Every item of a Describe* call, following ``NextToken`` to the end (botocore's paginator where
+    the operation has one). ``retry=False``: a transient error is raised at once (polls)."""
+    call = TRANSIENT_RETRY.call if retry else (lambda fn: fn())
+    if client.can_paginate(operation):
+
+        def every_page() -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = []
+            for page in client.get_paginator(operation).paginate(**request):
+                found.extend(page.get(result_key, []))
+            return found
+
+        return list(call(every_page))
+    items: list[dict[str, Any]] = []
+    while True:
+        page = call(functools.partial(getattr(client, operation), **request))
+        items.extend(page.get(result_key, []))
+        next_token = page.get("NextToken")
+        if not next_token:
+            return items
+        request = {**request, "NextToken": next_token}
+
+
+def describe_backups(client: Any, backup_ids: Sequence[str], *, retry: bool = True) -> dict[str, Optional[Backup]]:
+    """Current description of each backup, ``None`` for one that is gone (BackupNotFound or DELETED).
+    Polls pass ``retry=False``: a throttled round is "no news", not a wait that holds up the others."""
     return {
         backup_id: None if backup is None or backup["Lifecycle"] == BACKUP_DELETED_STATE else backup
-        for backup_id, backup in _describe_by_ids(client, _BACKUPS, backup_ids).items()
+        for backup_id, backup in _describe_by_ids(client, _BACKUPS, backup_ids, retry=retry).items()
     }
 
 
@@ -274,38 +349,108 @@ def find_backup(client: Any, backup_id: str) -> Optional[Backup]:
 
 
 def list_user_backups(client: Any, *, file_system_id: Optional[str], volume_id: Optional[str]) -> list[Backup]:
-    """Live user-initiated backups of one file system or volume (all pages)."""
-    filters = [{"Name": "backup-type", "Values": ["USER_INITIATED"]}]
-    if volume_id:
-        filters.append({"Name": "volume-id", "Values": [volume_id]})
-    else:
-        filters.append({"Name": "file-system-id", "Values": [file_system_id or ""]})
-    backups: list[Backup] = []
-    for page in client.get_paginator("describe_backups").paginate(Filters=filters):
-        backups.extend(b for b in page.get("Backups", []) if b["Lifecycle"] != BACKUP_DELETED_STATE)
-    return backups
+    """Live user-initiated backups of one file system or volume (all pages). A target that does not
+    exist here has none (DescribeBackups may answer FileSystemNotFound / VolumeNotFound for its filter)."""
+    target_filter = (
+        {"Name": "volume-id", "Values": [volume_id]}
+        if volume_id
+        else {"Name": "file-system-id", "Values": [file_system_id or ""]}
+    )
+    try:
+        return _live_user_backups(client, [target_filter])
+    except ClientError as exc:
+        if error_code(exc) in ("FileSystemNotFound", "VolumeNotFound"):
+            return []
+        raise
+
+
+def _live_user_backups(client: Any, filters: list[dict[str, Any]]) -> list[Backup]:
+    filters = [{"Name": "backup-type", "Values": ["USER_INITIATED"]}, *filters]
+    backups = _all_pages(client, "describe_backups", "Backups", Filters=filters)
+    return [b for b in backups if b["Lifecycle"] != BACKUP_DELETED_STATE]
 
 
 def find_copy_of(client: Any, source: Backup) -> Optional[Backup]:
-    """A live copy of ``source`` in the client's region (matched by SourceBackupId)."""
+    """A live copy of ``source`` in the client's region (matched by SourceBackupId).
+
+    Copies are listed by their source's file system or volume; where this region does not know that
+    target (FileSystemNotFound for the filter), every user-initiated backup of the region is read."""
     volume_id = (source.get("Volume") or {}).get("VolumeId")
     file_system_id = (source.get("FileSystem") or {}).get("FileSystemId")
-    for backup in list_user_backups(client, file_system_id=file_system_id, volume_id=volume_id):
+    target_filter = (
+        {"Name": "volume-id", "Values": [volume_id]}
+        if volume_id
+        else {"Name": "file-system-id", "Values": [file_system_id or ""]}
+    )
+    try:
+        backups = _live_user_backups(client, [target_filter])
+    except ClientError as exc:
+        if error_code(exc) not in ("FileSystemNotFound", "VolumeNotFound"):
+            raise
+        backups = _live_user_backups(client, [])
+    for backup in backups:
         if backup.get("SourceBackupId") == source["BackupId"]:
             return backup
     return None
+
+
+def find_backups_by_token_tag(
+    client: Any, *, file_system_id: Optional[str], volume_id: Optional[str], tokens: Collection[str]
+) -> tuple[dict[str, Backup], list[Backup]]:
+    """({token: backup} for the live backups of this target that carry one of ``tokens`` in their
+    request-token tag, every live user-initiated backup of the target). Copies are skipped: an
+    in-region copy made with CopyTags carries its source's token tag too."""
+    wanted = set(tokens)
+    backups = list_user_backups(client, file_system_id=file_system_id, volume_id=volume_id)
+    marked: dict[str, Backup] = {}
+    for backup in backups:
+        token = tag_value(backup, TOKEN_TAG_KEY)
+        if token in wanted and not backup.get("SourceBackupId"):
+            marked[str(token)] = backup
+    return marked, backups
 
 
 def find_backup_by_token_tag(
     client: Any, *, file_system_id: Optional[str], volume_id: Optional[str], token: str
 ) -> Optional[Backup]:
     """The live user-initiated backup of this target that carries our request-token tag."""
-    for backup in list_user_backups(client, file_system_id=file_system_id, volume_id=volume_id):
-        tags = {t["Key"]: t["Value"] for t in backup.get("Tags", [])}
-        # An in-region copy made with CopyTags carries the source's token tag too: skip copies.
-        if tags.get(TOKEN_TAG_KEY) == token and not backup.get("SourceBackupId"):
-            return backup
+    marked, _ = find_backups_by_token_tag(
+        client, file_system_id=file_system_id, volume_id=volume_id, tokens=[token]
+    )
+    return marked.get(token)
+
+
+def tag_value(backup: Backup, key: str) -> Optional[str]:
+    for tag in backup.get("Tags") or []:
+        if tag.get("Key") == key:
+            return str(tag.get("Value"))
     return None
+
+
+def tags_copied_to_backups(
+    client: Any, *, file_system_id: Optional[str], volume_id: Optional[str]
+) -> dict[str, str]:
+    """The tags FSx itself would copy to a backup made without Tags (CopyTagsToBackups on the file
+    system or volume). The component always sends Tags (the request-token tag is the durable marker
+    of every backup), and a request with Tags turns FSx's own copying off, so it copies them here."""
+    if volume_id:
+        item = describe_volumes(client, [volume_id]).get(volume_id)
+        config = (item or {}).get("OntapConfiguration") or (item or {}).get("OpenZFSConfiguration") or {}
+    else:
+        item = describe_file_systems(client, [file_system_id or ""]).get(file_system_id or "")
+        config = next(
+            (
+                (item or {}).get(key) or {}
+                for key in ("LustreConfiguration", "WindowsConfiguration", "OpenZFSConfiguration")
+                if (item or {}).get(key)
+            ),
+            {},
+        )
+    if not item or not config.get("CopyTagsToBackups"):
+        return {}
+    tags = {t["Key"]: t["Value"] for t in item.get("Tags") or []}
+    # The token tag takes one of the 50 places; FSx would have copied at most 50.
+    return dict(sorted(tags.items())[: MAX_BACKUP_TAGS - 1])
 
 
 def describe_file_systems(client: Any, file_system_ids: Sequence[str]) -> dict[str, Optional[FileSystem]]:
@@ -319,26 +464,20 @@ def describe_volumes(client: Any, volume_ids: Sequence[str]) -> dict[str, Option
 
 
 def count_data_repository_associations(client: Any, file_system_ids: Sequence[str]) -> dict[str, int]:
-    """Number of data repository associations per (Lustre) file system.
-
-    DescribeDataRepositoryAssociations has no botocore paginator (section 9): pages are walked here.
-    """
+    """Number of data repository associations per (Lustre) file system (every page)."""
     counts = {fs_id: 0 for fs_id in file_system_ids}
     for batch in _chunks(list(dict.fromkeys(file_system_ids)), DRA_FILTER_VALUES):
-        kwargs: dict[str, Any] = {
-            "Filters": [{"Name": "file-system-id", "Values": batch}],
-            "MaxResults": DRA_PAGE,
-        }
-        while True:
-            page = client.describe_data_repository_associations(**kwargs)
-            for association in page.get("Associations", []):
-                fs_id = association.get("FileSystemId")
-                if fs_id in counts:
-                    counts[fs_id] += 1
-            next_token = page.get("NextToken")
-            if not next_token:
-                break
-            kwargs["NextToken"] = next_token
+        associations = _all_pages(
+            client,
+            "describe_data_repository_associations",
+            "Associations",
+            Filters=[{"Name": "file-system-id", "Values": batch}],
+            MaxResults=DRA_PAGE,
+        )
+        for association in associations:
+            fs_id = association.get("FileSystemId")
+            if fs_id in counts:
+                counts[fs_id] += 1
     return counts
 
 
@@ -366,12 +505,12 @@ def create_backup(
         request["VolumeId"] = volume_id
     else:
         request["FileSystemId"] = file_system_id
-    if tags:
-        # Without user tags no Tags are sent, so FSx's CopyTagsToBackups keeps working (section 1).
-        request["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
-        request["Tags"].append({"Key": TOKEN_TAG_KEY, "Value": token})
+    # Every backup carries its token in a tag: the durable marker that finds it again after FSx
+    # has forgotten the token (its idempotency window is undocumented).
+    request["Tags"] = [{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())]
+    request["Tags"].append({"Key": TOKEN_TAG_KEY, "Value": token})
     try:
-        return CreateOutcome(client.create_backup(**request)["Backup"])
+        return CreateOutcome(_call(client, "create_backup", **request)["Backup"])
     except ClientError as exc:
         code = error_code(exc)
         if code == "BackupInProgress":
@@ -399,7 +538,7 @@ def _recover_incompatible_token(
     if "Tags" in request:
         untagged = {k: v for k, v in request.items() if k != "Tags"}
         try:
-            return CreateOutcome(client.create_backup(**untagged)["Backup"], adopted_by_tag=True)
+            return CreateOutcome(_call(client, "create_backup", **untagged)["Backup"], adopted_by_tag=True)
         except ClientError as retry_exc:
             if error_code(retry_exc) == "BackupInProgress":
                 raise BusyError("BackupInProgress", error_message(retry_exc)) from retry_exc
@@ -450,7 +589,7 @@ def copy_backup(
     destination = client_region(client)
     subject = f"{source_backup_id} -> {destination}"
     try:
-        return dict(client.copy_backup(**request)["Backup"])
+        return dict(_call(client, "copy_backup", **request)["Backup"])
     except ClientError as exc:
         code, message, rid = error_code(exc), error_message(exc), request_id(exc)
         limit = str(exc.response.get("Limit") or exc.response.get("Error", {}).get("Limit") or "")
@@ -472,7 +611,7 @@ def delete_backup(client: Any, backup_id: str, token: str) -> bool:
     Raises BusyError on BackupInProgress / BackupBeingCopied (the caller waits and retries).
     """
     try:
-        client.delete_backup(BackupId=backup_id, ClientRequestToken=token)
+        _call(client, "delete_backup", BackupId=backup_id, ClientRequestToken=token)
         return True
     except ClientError as exc:
         code = error_code(exc)
@@ -487,7 +626,7 @@ def tag_backup(client: Any, backup_arn: str, tags: Mapping[str, str]) -> None:
     if not tags:
         return
     try:
-        client.tag_resource(ResourceARN=backup_arn, Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())])
+        _call(client, "tag_resource", ResourceARN=backup_arn, Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())])
     except ClientError as exc:
         raise _api_error("TagResource", exc, backup_arn) from exc
 
@@ -497,7 +636,7 @@ def untag_backup(client: Any, backup_arn: str, keys: Iterable[str]) -> None:
     if not keys:
         return
     try:
-        client.untag_resource(ResourceARN=backup_arn, TagKeys=keys)
+        _call(client, "untag_resource", ResourceARN=backup_arn, TagKeys=keys)
     except ClientError as exc:
         raise _api_error("UntagResource", exc, backup_arn) from exc
 

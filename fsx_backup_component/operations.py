@@ -57,7 +57,7 @@ class Runtime:
             if watcher is None:
                 poller = fsx.polling_client(client)
                 watcher = BackupWatcher(
-                    lambda ids: fsx.describe_backups(poller, ids), clock=self.clock, wait=self.wait_fn()
+                    lambda ids: fsx.describe_backups(poller, ids, retry=False), clock=self.clock, wait=self.wait_fn()
                 )
                 self._watchers[id(client)] = watcher
             return watcher
@@ -78,6 +78,11 @@ class TakenBackup:
     attempt: int
 
 
+StaleRule = Callable[[Backup, Sequence[Backup]], bool]
+"""(a backup found through one of this resource's tokens, every live backup of the target) ->
+True when that backup belongs to an earlier life and must not be adopted."""
+
+
 def take_backup(
     client: Any,
     *,
@@ -89,26 +94,51 @@ def take_backup(
     deadline: float,
     runtime: Runtime,
     on_progress: Optional[ProgressCallback] = None,
+    is_stale: Optional[StaleRule] = None,
 ) -> TakenBackup:
     """Create (or adopt) the backup of this generation and wait until it is AVAILABLE.
 
-    A token FSx answers with a DELETED or FAILED backup belongs to an earlier life of this resource
-    (destroy-then-up, or a failed attempt already cleaned up): move on to the next derived token. Any
-    other answer, including an in-progress backup from an interrupted `pulumi up`, is adopted.
+    Adoption is what makes a retried `pulumi up` safe, so it is decided in this order:
+    1. the durable marker: a live backup of the target whose request-token tag holds one of this
+       generation's tokens (FSx may have forgotten the token itself; its window is undocumented);
+    2. CreateBackup with the token, which FSx answers with the backup it already made, if it still
+       remembers the token.
+    A backup that is DELETED or FAILED, or that ``is_stale`` calls stale, belongs to an earlier life:
+    the next derived token is used instead.
     """
     target = volume_id or file_system_id or "?"
     started = runtime.clock()
-    for attempt in range(MAX_TOKEN_ATTEMPTS):
-        token = derive_token(resource_urn, generation, attempt)
-        try:
-            outcome = _create_when_not_busy(
-                client, file_system_id=file_system_id, volume_id=volume_id, token=token, tags=tags,
-                deadline=deadline, started=started, runtime=runtime,
-            )
-        except fsx.TokenSpentError:
-            continue
-        backup = outcome.backup
+    tokens = [derive_token(resource_urn, generation, attempt) for attempt in range(MAX_TOKEN_ATTEMPTS)]
+    marked, live = fsx.find_backups_by_token_tag(
+        client, file_system_id=file_system_id, volume_id=volume_id, tokens=tokens
+    )
+
+    def usable(backup: Backup) -> bool:
         if backup["Lifecycle"] in (fsx.BACKUP_DELETED_STATE, fsx.BACKUP_FAILED_STATE):
+            return False
+        return is_stale is None or not is_stale(backup, live)
+
+    # The newest usable marked backup wins: an interrupted run may have moved past earlier tokens.
+    first = max((a for a, t in enumerate(tokens) if t in marked and usable(marked[t])), default=0)
+    sent_tags: Optional[dict[str, str]] = None
+    for attempt in range(first, MAX_TOKEN_ATTEMPTS):
+        token = tokens[attempt]
+        backup = marked.get(token)
+        adopted_by_tag = backup is not None
+        if backup is None:
+            if sent_tags is None:
+                sent_tags = dict(tags) if tags else fsx.tags_copied_to_backups(
+                    client, file_system_id=file_system_id, volume_id=volume_id
+                )
+            try:
+                outcome = _create_when_not_busy(
+                    client, file_system_id=file_system_id, volume_id=volume_id, token=token,
+                    tags=sent_tags, deadline=deadline, started=started, runtime=runtime,
+                )
+            except fsx.TokenSpentError:
+                continue
+            backup, adopted_by_tag = outcome.backup, outcome.adopted_by_tag
+        if not usable(backup):
             if backup["Lifecycle"] == fsx.BACKUP_FAILED_STATE:
                 # Left over by an earlier attempt whose cleanup did not finish: finish it now.
                 _delete_quietly(client, backup["BackupId"])
@@ -122,12 +152,13 @@ def take_backup(
         if backup["Lifecycle"] == fsx.BACKUP_FAILED_STATE:
             deleted = _delete_quietly(client, backup["BackupId"])
             raise BackupFailedError(backup["BackupId"], fsx.failure_reason(backup), deleted=deleted)
-        if outcome.adopted_by_tag and tags is not None:
+        if adopted_by_tag and tags:
+            # Tags may have changed between the interrupted run and this one.
             backup = reconcile_tags(client, backup, desired=tags, previously_managed=tags)
         return TakenBackup(backup=backup, token=token, attempt=attempt)
     raise FsxBackupError(
         f"Backup of {target}: the first {MAX_TOKEN_ATTEMPTS} request tokens of this resource all name "
-        "deleted or failed backups. Change `triggers` to start a new generation of tokens."
+        "deleted, failed or superseded backups. Change `triggers` to start a new generation of tokens."
     )
 
 
@@ -393,6 +424,13 @@ def _start_copy(
     runtime: Runtime,
 ) -> Backup:
     material = f"{generation}|copy|{copy_key(destination)}|{source['BackupId']}"
+    # The durable marker of a copy is its SourceBackupId: a copy started by an interrupted run is
+    # found even after FSx has forgotten the copy's request token.
+    existing = fsx.find_copy_of(client, source)
+    if existing is not None and existing["Lifecycle"] != fsx.BACKUP_FAILED_STATE:
+        return existing
+    if existing is not None:
+        _delete_quietly(client, existing["BackupId"])
     attempt = 0
     while attempt < MAX_TOKEN_ATTEMPTS:
         token = derive_token(resource_urn, material, attempt)

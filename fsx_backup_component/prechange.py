@@ -17,21 +17,33 @@ from the guard, the resource and the change, so a retried `pulumi up` adopts the
 A dependency-based guard (the file system ``depends_on`` a backup resource) cannot work for a file
 system of the same program: the backup needs the file system's ID, which would be a cycle.
 
+Which backup belongs to *this* change: the request token is derived from the change, so the same
+change repeated later (125 -> 250, back to 125, then 125 -> 250 again) derives the same token as the
+first time. A backup found through a token (its tag, or FSx's answer) is therefore adopted only when
+no backup of the same guard and target is newer than it: the third change above finds the first
+change's backup, sees the second change's backup is newer, and takes a fresh one. A retried `up` of
+an interrupted change finds its own backup, which is the newest, and adopts it.
+
+On a dry run (`pulumi preview`, and the preview pass of `pulumi up`) the hooks only check, read-only,
+that the target can be backed up at all (not a scratch or S3-linked Lustre file system, not a DP/LS
+volume), so a guard that can never succeed fails the preview, not the update.
+
 Backups are kept (they are the rollback point). ``keep_last=N`` deletes older *pre-change* backups of
 the same target made by the same guard (matched by its guard tag) once a new one is AVAILABLE; backups
-without that exact tag are never touched.
+without that exact tag are never touched. Pruning is best effort: a refused delete is a warning that
+names what was kept, never a failed change (the new backup is already AVAILABLE).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 
-from . import fsx, operations
+from . import eligibility, fsx, operations
 from .eligibility import DEFAULT_TIMEOUT_SECONDS, check_tags, check_timeout
-from .errors import InvalidInputError
+from .errors import FsxBackupError, IneligibleTargetError, InvalidInputError, TargetNotFoundError
 from .token import canonical_json
 
 GUARD_TAG_KEY = "fsx-backup-component:guard"
@@ -79,8 +91,10 @@ class PreChangeBackup:
         # Identifies this guard's backups for pruning: one stack's guard never prunes another's.
         self.guard_tag = f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
         self.backups_taken: list[str] = []
-        self._update_hook = pulumi.ResourceHook(f"{name}-before-update", self._before_update)
-        self._delete_hook = pulumi.ResourceHook(f"{name}-before-delete", self._before_delete)
+        # on_dry_run: the hooks also run in previews, where they only check the target (see above).
+        dry_run = pulumi.ResourceHookOptions(on_dry_run=True)
+        self._update_hook = pulumi.ResourceHook(f"{name}-before-update", self._before_update, dry_run)
+        self._delete_hook = pulumi.ResourceHook(f"{name}-before-delete", self._before_delete, dry_run)
         self._before_delete_enabled = before_delete
 
     @property
@@ -99,8 +113,36 @@ class PreChangeBackup:
 
     async def _backup(self, args: pulumi.ResourceHookArgs, reason: str) -> None:
         loop = asyncio.get_running_loop()
+        if pulumi.runtime.is_dry_run():
+            await loop.run_in_executor(None, self.check, args)
+            return
         backup_id = await loop.run_in_executor(None, self.take, args, reason)
         pulumi.log.info(f"pre-change backup {backup_id} of {args.id} is AVAILABLE ({reason})")
+
+    def check(self, args: pulumi.ResourceHookArgs) -> None:
+        """Read-only: raise when FSx could never back up the resource the hook fired for."""
+        file_system_id, volume_id = _target_of(args)
+        if not args.id:
+            return  # not created yet: nothing to back up
+        region = self.region or fsx.default_region()
+        lookups = _RUNTIME.lookups(fsx.client_for(region))
+        failures: list[eligibility.Failure]
+        if volume_id is not None:
+            volume = lookups.volume(volume_id)
+            if volume is None:
+                raise TargetNotFoundError("hooks", volume_id, str(region))
+            failures = eligibility.check_volume(volume)
+        else:
+            file_system = lookups.file_system(str(file_system_id))
+            if file_system is None:
+                raise TargetNotFoundError("hooks", str(file_system_id), str(region))
+            failures = eligibility.check_file_system(file_system)
+        if failures:
+            raise IneligibleTargetError(
+                "hooks",
+                f"PreChangeBackup {self.name!r} guards {args.name}, which FSx cannot back up: "
+                f"{failures[0].reason}. Remove the guard from it (a change would otherwise fail).",
+            )
 
     def take(self, args: pulumi.ResourceHookArgs, reason: str) -> str:
         """Blocking: back up the resource the hook fired for, prune, return the backup ID."""
@@ -124,17 +166,35 @@ class PreChangeBackup:
             tags=tags,
             deadline=_RUNTIME.clock() + self.timeout_seconds,
             runtime=_RUNTIME,
+            is_stale=self._older_than_newest,
         )
         backup_id = str(taken.backup["BackupId"])
         self.backups_taken.append(backup_id)
         if self.keep_last is not None:
-            self.prune(client, file_system_id=file_system_id, volume_id=volume_id, keep_id=backup_id)
+            try:
+                self.prune(client, file_system_id=file_system_id, volume_id=volume_id, keep_id=backup_id)
+            except Exception as exc:  # noqa: BLE001 - pruning never fails a change whose backup is AVAILABLE
+                pulumi.log.warn(
+                    f"PreChangeBackup {self.name!r}: backup {backup_id} is AVAILABLE, but older pre-change "
+                    f"backups could not be listed for keep_last={self.keep_last}; all were kept: {exc}"
+                )
         return backup_id
+
+    def _older_than_newest(self, backup: fsx.Backup, live: Sequence[fsx.Backup]) -> bool:
+        """A backup of an earlier, equal change: this guard has a newer backup of the same target."""
+        created = _epoch(backup.get("CreationTime"))
+        return any(
+            other["BackupId"] != backup["BackupId"]
+            and operations.user_tags(other).get(GUARD_TAG_KEY) == self.guard_tag
+            and _epoch(other.get("CreationTime")) > created
+            for other in live
+        )
 
     def prune(
         self, client: Any, *, file_system_id: Optional[str], volume_id: Optional[str], keep_id: str
     ) -> list[str]:
-        """Delete this guard's older AVAILABLE backups of the target beyond ``keep_last``."""
+        """Delete this guard's older AVAILABLE backups of the target beyond ``keep_last``. Best effort:
+        a refused delete keeps that backup and warns (the change goes ahead)."""
         assert self.keep_last is not None
         mine = [
             b
@@ -143,12 +203,22 @@ class PreChangeBackup:
             and b["Lifecycle"] == fsx.BACKUP_DONE_STATE
         ]
         mine.sort(key=lambda b: (b["BackupId"] == keep_id, _epoch(b.get("CreationTime"))), reverse=True)
-        pruned = []
+        pruned: list[str] = []
+        kept: list[str] = []
         for backup in mine[self.keep_last :]:
-            operations.remove_backup(
-                client, backup["BackupId"], deadline=_RUNTIME.clock() + self.timeout_seconds, runtime=_RUNTIME
+            try:
+                operations.remove_backup(
+                    client, backup["BackupId"], deadline=_RUNTIME.clock() + self.timeout_seconds, runtime=_RUNTIME
+                )
+                pruned.append(backup["BackupId"])
+            except FsxBackupError as exc:
+                kept.append(f"{backup['BackupId']} ({exc})")
+        if kept:
+            pulumi.log.warn(
+                f"PreChangeBackup {self.name!r}: keep_last={self.keep_last} could not delete older "
+                f"pre-change backups, kept: {'; '.join(kept)}. Delete them later, or they are pruned "
+                "at the next change."
             )
-            pruned.append(backup["BackupId"])
         return pruned
 
 

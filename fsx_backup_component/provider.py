@@ -44,13 +44,21 @@ REGION = "region"
 COPY_TO_REGIONS = "copy_to_regions"
 COPY_TAGS = "copy_tags"
 COPIES = "copies"
+LIFE = "life"
+DELETE_SUPERSEDED = "delete_superseded"
 
 INPUT_KEYS = (
     RESOURCE_URN, TARGET_FILE_SYSTEM_ID, TARGET_VOLUME_ID, TARGET_FACTS, TAGS, TRIGGERS, TIMEOUT_SECONDS, REGION,
-    COPY_TO_REGIONS, COPY_TAGS,
+    COPY_TO_REGIONS, COPY_TAGS, LIFE, DELETE_SUPERSEDED,
 )
-# A change of any of these is a new generation: a new backup replaces the old one.
-REPLACE_KEYS = (TARGET_FILE_SYSTEM_ID, TARGET_VOLUME_ID, TRIGGERS, REGION)
+# A new target (another file system or volume, or another region) is an update that takes a backup of
+# the new target and keeps the old backup, the only copy of the old target's data (tagged
+# SUPERSEDED_TAG_KEY), unless `delete_superseded` is set.
+TARGET_KEYS = (TARGET_FILE_SYSTEM_ID, TARGET_VOLUME_ID, REGION)
+# New triggers are a rotation the user asked for: a new backup replaces the old one.
+REPLACE_KEYS = (TRIGGERS,)
+GENERATION_KEYS = TARGET_KEYS + REPLACE_KEYS
+SUPERSEDED_TAG_KEY = "fsx-backup-component:superseded-by"
 # The tags the user asked for last time; `tags` among outputs is what AWS reports (drift shows).
 MANAGED_TAGS = "managed_tags"
 
@@ -92,7 +100,7 @@ class BackupState(BackupInputs, total=False):
 _RUNTIME = operations.Runtime()
 _ENGINE_LOG = _host.EngineLog.from_argv()
 if _host.running_in_dynamic_host():
-    _host.widen_host_thread_pool()
+    _host.widen_host_thread_pool(warn=lambda message: _ENGINE_LOG.warn("", message))
 
 
 def _unwrap(value: Any) -> Any:
@@ -139,7 +147,7 @@ class BackupProvider(ResourceProvider):
         inputs.setdefault(TIMEOUT_SECONDS, eligibility.DEFAULT_TIMEOUT_SECONDS)
         # An existing backup that stays the same generation makes no new backup, so its target is
         # not looked up again: a backup outlives its file system, and must not block `up` then.
-        same_generation = bool(olds) and not any(_changed(olds.get(k), inputs.get(k)) for k in REPLACE_KEYS)
+        same_generation = bool(olds) and not any(_changed(olds.get(k), inputs.get(k)) for k in GENERATION_KEYS)
         failures = self._check_failures(inputs, look_up_target=not same_generation)
         return CheckResult(inputs, [CheckFailure(f.property, f.reason) for f in failures])
 
@@ -176,16 +184,30 @@ class BackupProvider(ResourceProvider):
                     "or AWS_REGION",
                 )
             ]
-        if region not in fsx.known_regions():
-            return [Failure("region", f"{region!r} is not a region where FSx is available (e.g. us-east-1)")]
+        failures += eligibility.check_region_syntax(region)
+        if failures:
+            return failures
         copies = inputs.get(COPY_TO_REGIONS)
         if not _unknown(copies):
             failures += eligibility.check_copy_destinations(
                 copies, source_region=region, known_regions=fsx.known_regions(), partition_of=fsx.partition_of
             )
+        self._warn_unknown_regions(inputs, [region, *(d["region"] for d in _destinations(copies) if not _unknown(copies))])
         if not look_up_target:
             return failures
         return failures + self._eligibility_failures(inputs, region)
+
+    def _warn_unknown_regions(self, inputs: Mapping[str, Any], regions: list[Any]) -> None:
+        """A well-formed region botocore does not know may be newer than the installed botocore, or
+        one of a new partition: say so, and let FSx answer for it."""
+        known = fsx.known_regions()
+        urn = inputs.get(RESOURCE_URN)
+        for region in dict.fromkeys(r for r in regions if isinstance(r, str) and r not in known):
+            _ENGINE_LOG.warn(
+                urn if isinstance(urn, str) else "",
+                f"region {region!r} is not in the installed botocore's list of FSx regions; going on "
+                "(upgrade boto3/botocore if FSx cannot be reached there)",
+            )
 
     def _eligibility_failures(self, inputs: Mapping[str, Any], region: str) -> list[Failure]:
         fs_id, vol_id = inputs.get(TARGET_FILE_SYSTEM_ID), inputs.get(TARGET_VOLUME_ID)
@@ -217,10 +239,15 @@ class BackupProvider(ResourceProvider):
     # -- diff / update ------------------------------------------------------------------------
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [k for k in REPLACE_KEYS if _changed(olds.get(k), news.get(k))]
+        retargeted = [k for k in TARGET_KEYS if _changed(olds.get(k), news.get(k))]
+        replaces = [] if retargeted else [k for k in REPLACE_KEYS if _changed(olds.get(k), news.get(k))]
         if olds.get("lifecycle") == fsx.BACKUP_DELETED_STATE:
             replaces.append("lifecycle")  # source deleted outside Pulumi, copies kept: a new generation
-        changed = list(replaces)
+        changed = list(replaces) + retargeted
+        if _changed(olds.get(LIFE), news.get(LIFE)):
+            changed.append(LIFE)
+        if _changed(olds.get(DELETE_SUPERSEDED), news.get(DELETE_SUPERSEDED)):
+            changed.append(DELETE_SUPERSEDED)
         new_tags = _unwrap(news.get(TAGS))
         if _unknown(new_tags) or _tags_differ(olds, new_tags):
             changed.append(TAGS)
@@ -236,11 +263,15 @@ class BackupProvider(ResourceProvider):
         return DiffResult(
             changes=bool(changed),
             replaces=replaces,
-            stables=[RESOURCE_URN, "backup_id", "backup_arn"],
+            stables=[RESOURCE_URN] if retargeted else [RESOURCE_URN, "backup_id", "backup_arn"],
             delete_before_replace=False,
         )
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        if olds.get("lifecycle") != fsx.BACKUP_DELETED_STATE and any(
+            _changed(olds.get(k), news.get(k)) for k in TARGET_KEYS
+        ):
+            return UpdateResult(outs=self._retarget(olds, news))
         state: dict[str, Any] = {k: _unwrap(v) for k, v in olds.items() if k != "__provider"}
         for key in INPUT_KEYS:
             if key != TAGS:  # `tags` among outputs is what AWS reports; set below when it changes
@@ -249,7 +280,7 @@ class BackupProvider(ResourceProvider):
         previously = olds.get(MANAGED_TAGS) or {}
         if _tags_differ(olds, desired):
             client = fsx.client_for(olds.get("resolved_region") or self._region(news))
-            backup = _existing_backup(client, id_, "its tags cannot be updated")
+            backup = _existing_backup(client, _backup_id(olds, id_), "its tags cannot be updated")
             backup = operations.reconcile_tags(client, backup, desired=desired, previously_managed=previously)
             state[TAGS] = operations.user_tags(backup)
         state[MANAGED_TAGS] = dict(desired)
@@ -270,7 +301,7 @@ class BackupProvider(ResourceProvider):
         operations.remove_copies(drop, client_for=fsx.client_for, deadline=deadline, runtime=_RUNTIME)
         if missing:
             source_client = fsx.client_for(state.get("resolved_region") or self._region(state))
-            source = _existing_backup(source_client, id_, "it cannot be copied")
+            source = _existing_backup(source_client, _backup_id(olds, id_), "it cannot be copied")
             keep += operations.make_copies(
                 source_client, source, missing, resource_urn=str(state[RESOURCE_URN]),
                 generation=_generation(state), copy_tags=_copy_tags(state), deadline=deadline,
@@ -282,7 +313,11 @@ class BackupProvider(ResourceProvider):
     # -- create / read / delete ---------------------------------------------------------------
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        inputs = {k: _unwrap(props.get(k)) for k in INPUT_KEYS}
+        outs = self._take({k: _unwrap(props.get(k)) for k in INPUT_KEYS})
+        return CreateResult(id_=outs["backup_id"], outs=outs)
+
+    def _take(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Take (or adopt) this generation's backup and its copies; return the state to store."""
         failures = self._syntax_failures(inputs)
         if failures:
             raise InvalidInputError(failures[0].property, failures[0].reason)
@@ -322,7 +357,39 @@ class BackupProvider(ResourceProvider):
                 # leave it in no stack. The next `up` moves past its token to a fresh backup.
                 operations.remove_backup(client, taken.backup["BackupId"], deadline=deadline, runtime=_RUNTIME)
                 raise
-        return CreateResult(id_=taken.backup["BackupId"], outs=outs)
+        return outs
+
+    def _retarget(self, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        """The target changed: back up the new target, then keep the old backup and its copies
+        (tagged as superseded) or, when the user opted in with `delete_superseded`, delete them."""
+        old_state = {k: _unwrap(v) for k, v in olds.items() if k != "__provider"}
+        inputs = {k: _unwrap(news.get(k)) for k in INPUT_KEYS}
+        outs = self._take(inputs)
+        old_id = str(old_state.get("backup_id"))
+        old_client = fsx.client_for(old_state.get("resolved_region") or self._region(old_state))
+        old_copies = list(old_state.get(COPIES) or [])
+        urn = str(inputs[RESOURCE_URN])
+        if inputs.get(DELETE_SUPERSEDED):
+            deadline = self._deadline(inputs)
+            operations.remove_copies(old_copies, client_for=fsx.client_for, deadline=deadline, runtime=_RUNTIME)
+            operations.remove_backup(old_client, old_id, deadline=deadline, runtime=_RUNTIME)
+            return outs
+        marker = {SUPERSEDED_TAG_KEY: str(outs["backup_id"])}
+        kept = [(old_client, old_id, old_state.get("backup_arn"))] + [
+            (fsx.client_for(c["region"]), c["backup_id"], c.get("backup_arn")) for c in old_copies
+        ]
+        for client, backup_id, arn in kept:
+            try:
+                if arn:
+                    fsx.tag_backup(client, str(arn), marker)
+            except FsxBackupError as exc:
+                _ENGINE_LOG.warn(urn, f"kept superseded backup {backup_id} but could not tag it: {exc}")
+        _ENGINE_LOG.warn(
+            urn,
+            f"the target changed: backup {old_id} of the old target is kept (tagged {SUPERSEDED_TAG_KEY}); "
+            "delete it in AWS when you no longer need it, or set `delete_superseded=True`",
+        )
+        return outs
 
     def _syntax_failures(self, inputs: Mapping[str, Any]) -> list[Failure]:
         fs_id, vol_id = inputs.get(TARGET_FILE_SYSTEM_ID), inputs.get(TARGET_VOLUME_ID)
@@ -341,7 +408,7 @@ class BackupProvider(ResourceProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         state = {k: _unwrap(v) for k, v in props.items() if k != "__provider"}
         region = state.get("resolved_region") or self._region(state)
-        backup = fsx.find_backup(fsx.client_for(region), id_)
+        backup = fsx.find_backup(fsx.client_for(region), _backup_id(state, id_))
         copies = operations.refresh_copies(list(state.get(COPIES) or []), fsx.client_for)
         if backup is None and not copies:
             # Deleted outside Pulumi: an empty ID tells the engine the resource is gone.
@@ -366,7 +433,7 @@ class BackupProvider(ResourceProvider):
         operations.remove_copies(
             list(state.get(COPIES) or []), client_for=fsx.client_for, deadline=deadline, runtime=_RUNTIME
         )
-        operations.remove_backup(fsx.client_for(region), id_, deadline=deadline, runtime=_RUNTIME)
+        operations.remove_backup(fsx.client_for(region), _backup_id(state, id_), deadline=deadline, runtime=_RUNTIME)
 
 
 def _existing_backup(client: Any, backup_id: str, consequence: str) -> fsx.Backup:
@@ -379,11 +446,18 @@ def _existing_backup(client: Any, backup_id: str, consequence: str) -> fsx.Backu
     return backup
 
 
+def _backup_id(state: Mapping[str, Any], resource_id: str) -> str:
+    """The backup the state holds. The resource ID is the first backup's: an update to a new target
+    cannot change a resource ID, so `backup_id` is what names the current backup."""
+    return str(state.get("backup_id") or resource_id)
+
+
 def _generation(inputs: Mapping[str, Any]) -> str:
     return generation_key(
         file_system_id=inputs.get(TARGET_FILE_SYSTEM_ID),
         volume_id=inputs.get(TARGET_VOLUME_ID),
         triggers=inputs.get(TRIGGERS),
+        life=inputs.get(LIFE) if isinstance(inputs.get(LIFE), str) else None,
     )
 
 

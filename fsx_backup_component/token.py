@@ -25,12 +25,20 @@ def canonical_json(value: Any) -> str:
 
 
 def generation_key(
-    *, file_system_id: Optional[str], volume_id: Optional[str], triggers: Optional[Mapping[str, Any]]
+    *,
+    file_system_id: Optional[str],
+    volume_id: Optional[str],
+    triggers: Optional[Mapping[str, Any]],
+    life: Optional[str] = None,
 ) -> str:
-    """What makes a backup a new generation: its target and the user's triggers."""
-    return canonical_json(
-        {"file_system_id": file_system_id, "volume_id": volume_id, "triggers": triggers or {}}
-    )
+    """What makes a backup a new generation: its target, the user's triggers and the resource's
+    life (a random nonce stored in state before the first CreateBackup of that life, so that a
+    backup kept from an earlier life, or made by another stack with an equal URN, is never adopted).
+    States written before lives existed have none; their tokens stay what they were."""
+    material: dict[str, Any] = {"file_system_id": file_system_id, "volume_id": volume_id, "triggers": triggers or {}}
+    if life:
+        material["life"] = life
+    return canonical_json(material)
 
 
 def derive_token(resource_urn: str, generation: str, attempt: int = 0) -> str:
