@@ -196,17 +196,12 @@ def _generation_digest(*values: Any) -> pulumi.Output[str]:
 
 
 def _secret_when_any(value: pulumi.Output[Any], sources: Sequence[Any]) -> pulumi.Output[Any]:
-    """``value`` without the child's always-on secret mark, secret again when any source is."""
+    """``value`` without the child's always-on secret mark, secret again when any source is
+    (``Output.all`` is secret when any of its parts is)."""
     plain = pulumi.Output.unsecret(value)
-    flags = [pulumi.Output.from_input(source) for source in sources if source is not None]
-
-    async def any_secret() -> bool:
-        for flag in flags:
-            if await flag.is_secret():
-                return True
-        return False
-
-    return pulumi.Output(plain.resources(), plain.future(), plain.is_known(), any_secret())
+    return pulumi.Output.all(plain, *[source for source in sources if source is not None]).apply(
+        lambda values: values[0]
+    )
 
 
 def _merge_args(args: Optional[FsxBackupArgs], kwargs: Mapping[str, Any]) -> FsxBackupArgs:
