@@ -116,7 +116,15 @@ class PreChangeBackup:
         if pulumi.runtime.is_dry_run():
             await loop.run_in_executor(None, self.check, args)
             return
-        backup_id = await loop.run_in_executor(None, self.take, args, reason)
+        try:
+            backup_id = await loop.run_in_executor(None, self.take, args, reason)
+        except TargetNotFoundError:
+            if reason != "before-delete":
+                raise
+            # Already gone (deleted outside Pulumi, or by an earlier, failed destroy): nothing is
+            # left to back up, and failing here would leave the destroy unable to finish.
+            pulumi.log.warn(f"PreChangeBackup {self.name!r}: {args.id} no longer exists; no backup taken")
+            return
         pulumi.log.info(f"pre-change backup {backup_id} of {args.id} is AVAILABLE ({reason})")
 
     def check(self, args: pulumi.ResourceHookArgs) -> None:
