@@ -164,3 +164,39 @@ def test_lost_answer_fault_is_served_then_lost() -> None:
         with pytest.raises(client.exceptions.InternalServerError):
             client.create_backup(FileSystemId=fs, ClientRequestToken="t-1")
         assert len(user_backups(emu)) == 1
+
+
+STORM_RATE = 0.70
+STORM_SECONDS = 8.0
+STORM_STACK_SIZE = 48
+
+
+def test_forty_eight_backups_survive_a_throttling_storm(
+    emu: FsxEmulator, harness: Callable[..., Any], ledger: Any
+) -> None:
+    """70% of ALL FSx calls throttled for the first 8 seconds of `up`: botocore's retry quota, shared
+    by a client, drains within the burst; the package's own retries carry every call through it."""
+    specs = _stack(emu, STORM_STACK_SIZE // len(TARGET_KINDS), tagged=False)
+    targets = [target_id(s.target) for s in specs]
+    h = harness(stack_program(specs), rpc_timeout=240.0, run_timeout=300.0)
+    tally = FaultTally(emu)
+    h.preview().raise_for_errors()  # the provider is warm and the targets were read: the storm hits `up`
+    storm = emu.faults.throttle_storm(rate=STORM_RATE, seconds=STORM_SECONDS, seed=48)
+
+    up = h.up(skip_preview=True)
+
+    assert up.ok, f"{up.error_text()}\n--- provider ---\n{h.provider_output()[-3000:]}"
+    assert len(live_backups(emu)) == STORM_STACK_SIZE
+    assert all(b["Lifecycle"] == "AVAILABLE" for b in live_backups(emu))
+    assert_no_duplicates(emu, targets)
+    assert_no_orphans(h, emu)
+    assert tally.injected["ThrottlingException"] > 20, "the storm was too quiet to prove anything"
+    ledger.record(
+        "throttle-storm",
+        backups=STORM_STACK_SIZE,
+        rate=STORM_RATE,
+        seconds=STORM_SECONDS,
+        throttled=tally.injected["ThrottlingException"],
+        up_seconds=[round(up.duration, 1)],
+        storm_start=round(storm.start, 1),
+    )
