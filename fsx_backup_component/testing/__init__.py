@@ -4,7 +4,7 @@ Light on purpose: importing this package never imports pulumi (boto3/botocore on
 See docs/emulator.md.
 """
 
-from .emulator import FsxEmulator, FsxError, ManualClock
-from .faults import Faults
+from .emulator import FsxEmulator, FsxError, ManualClock, RequestRecord
+from .faults import Faults, ThrottleStorm
 
-__all__ = ["FsxEmulator", "ManualClock", "Faults", "FsxError"]
+__all__ = ["FsxEmulator", "ManualClock", "Faults", "FsxError", "RequestRecord", "ThrottleStorm"]

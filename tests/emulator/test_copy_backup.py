@@ -158,3 +158,13 @@ def test_copies_count_towards_the_backup_quota(emu: FsxEmulator, source: str, cl
     emu.backup_quota = 1
     error = _copy_error(client, SourceBackupId=source)
     assert (error["Code"], error["Limit"]) == ("ServiceLimitExceeded", "TOTAL_USER_INITIATED_BACKUPS")
+
+
+def test_copy_token_is_forgotten_after_the_window(emu: FsxEmulator, source: str, client: Any, clock: ManualClock) -> None:
+    first = client.copy_backup(SourceBackupId=source, ClientRequestToken="c-w")["Backup"]
+    assert first["Lifecycle"] == "COPYING"
+    clock.advance(COPY_SECONDS)
+    assert client.copy_backup(SourceBackupId=source, ClientRequestToken="c-w")["Backup"]["BackupId"] == first["BackupId"]
+    clock.advance(emu.token_window_seconds)  # type: ignore[arg-type]
+    second = client.copy_backup(SourceBackupId=source, ClientRequestToken="c-w")["Backup"]
+    assert second["BackupId"] != first["BackupId"] and second["Lifecycle"] == "COPYING"
