@@ -22,6 +22,7 @@ class Registration:
     custom: bool
     retain_on_delete: bool
     inputs: dict[str, Any]
+    additional_secret_outputs: list[str]
 
 
 class FakeCloud(Mocks):
@@ -46,6 +47,9 @@ class FakeCloud(Mocks):
                 "copies": [],
             })
             return BACKUP_ID, state
+        if args.typ == "pulumi-python:dynamic/fsx-backup:Life":
+            nonce = f"nonce-of-{args.name}"
+            return nonce, {**inputs, "nonce": nonce}
         if args.typ.startswith("aws:fsx/ontapVolume"):
             return "fsvol-0123456789abcdef0", dict(inputs)
         if args.typ.startswith("aws:fsx/"):
@@ -67,7 +71,8 @@ class RecordingMonitor(MockMonitor):
                   for k, v in rpc.deserialize_properties(request.object).items()}
         self.registrations.append(Registration(
             typ=request.type, name=request.name, urn=response.urn, parent=request.parent,
-            custom=request.custom, retain_on_delete=request.retainOnDelete, inputs=inputs))
+            custom=request.custom, retain_on_delete=request.retainOnDelete, inputs=inputs,
+            additional_secret_outputs=list(request.additionalSecretOutputs)))
         return response
 
     def of_type(self, typ: str) -> list[Registration]:

@@ -13,10 +13,13 @@ from component_helpers import BACKUP_ID, RecordingMonitor, Registration, run
 from pulumi.output import Unknown
 
 from fsx_backup_component import FsxBackup, FsxBackupArgs, InvalidInputError
+from fsx_backup_component.component import DERIVED_OUTPUT_SOURCES
+from fsx_backup_component.life import LifeProvider
 from fsx_backup_component.provider import BackupProvider
 
 COMPONENT = "fsx-backup:index:FsxBackup"
 CHILD = "pulumi-python:dynamic/fsx-backup:Backup"
+LIFE = "pulumi-python:dynamic/fsx-backup:Life"
 FS_ID = "fs-0123456789abcdef0"
 VOL_ID = "fsvol-0123456789abcdef0"
 OUTPUTS = ("backup_id", "backup_arn", "lifecycle", "file_system_id", "volume_id", "file_system_type",
@@ -102,7 +105,8 @@ def test_kwargs_and_args_object_are_equivalent(monitor: RecordingMonitor) -> Non
 
     run(program)
     children = monitor.of_type(CHILD)
-    strip = [{k: v for k, v in r.inputs.items() if k not in ("resource_urn", "__provider")} for r in children]
+    # The URN and the life nonce are each resource's own.
+    strip = [{k: v for k, v in r.inputs.items() if k not in ("resource_urn", "__provider", "life")} for r in children]
     assert len(children) == 3 and strip[0] == strip[1] == strip[2]
     assert strip[0]["timeout_seconds"] == 60 and strip[0]["region"] == "eu-west-1"
 
@@ -264,3 +268,105 @@ def test_preview_builds_the_same_graph(monitor: RecordingMonitor) -> None:
     child = only_child(monitor)
     assert child.parent == monitor.of_type(COMPONENT)[0].urn
     assert child.inputs["target_facts"]["file_system_type"] == "LUSTRE"
+
+
+# -------------------------------------------------------------------------------------------------
+# the life of a backup: a child nonce the backup's tokens derive from (issue 14, A.3)
+
+
+def only_life(monitor: RecordingMonitor) -> Registration:
+    lives = monitor.of_type(LIFE)
+    assert len(lives) == 1, [r.typ for r in monitor.registrations]
+    return lives[0]
+
+
+def test_a_life_child_holds_the_nonce_the_backup_is_given(monitor: RecordingMonitor) -> None:
+    run(lambda: FsxBackup("nightly", file_system_id=FS_ID).backup_id)
+    life, child = only_life(monitor), only_child(monitor)
+    (component,) = monitor.of_type(COMPONENT)
+    assert life.name == "nightly-life" and life.custom is True and life.parent == component.urn
+    assert child.inputs["life"] == "nonce-of-nightly-life"
+    assert type(dill.loads(base64.b64decode(life.inputs["__provider"]))) is LifeProvider
+    assert len(life.inputs["__provider"]) <= 256
+    assert not life.retain_on_delete  # nothing outside the state
+
+
+def _life_generations(monitor: RecordingMonitor, *backups: dict[str, Any]) -> list[str]:
+    def program() -> Any:
+        return pulumi.Output.all(*[FsxBackup(f"b{n}", **kw).backup_id for n, kw in enumerate(backups)])
+
+    run(program)
+    by_name = {r.name: r.inputs["generation"] for r in monitor.of_type(LIFE)}
+    return [by_name[f"b{n}-life"] for n in range(len(backups))]
+
+
+def test_the_life_is_renewed_by_target_region_and_triggers_not_by_tags(monitor: RecordingMonitor) -> None:
+    base = {"file_system_id": FS_ID, "triggers": {"v": "1"}}
+    generations = _life_generations(
+        monitor,
+        base,
+        {**base, "tags": {"team": "x"}, "timeout_seconds": 60, "copy_to_regions": ["us-west-2"]},
+        {**base, "triggers": {"v": "2"}},
+        {**base, "file_system_id": "fs-0123456789abcdef9"},
+        {"volume_id": VOL_ID, "triggers": {"v": "1"}},
+        {**base, "region": "eu-west-1"},
+    )
+    assert all(isinstance(g, str) and len(g) == 64 for g in generations)
+    assert generations[0] == generations[1]
+    assert len(set(generations[:1] + generations[2:])) == 5
+
+
+def test_delete_superseded_reaches_the_child(monitor: RecordingMonitor) -> None:
+    def program() -> Any:
+        return pulumi.Output.all(FsxBackup("keep", file_system_id=FS_ID).backup_id,
+                                 FsxBackup("drop", file_system_id=FS_ID, delete_superseded=True).backup_id)
+
+    run(program)
+    flags = {r.name: r.inputs.get("delete_superseded") for r in monitor.of_type(CHILD)}
+    assert flags == {"keep": False, "drop": True}
+
+
+# -------------------------------------------------------------------------------------------------
+# secrets: derived outputs are stored encrypted, and shown secret exactly when their sources are (A.2)
+
+
+def test_the_backup_child_declares_its_derived_outputs_secret(monitor: RecordingMonitor) -> None:
+    run(lambda: FsxBackup("b", file_system_id=FS_ID, tags={"team": "x"}).backup_id)
+    assert set(only_child(monitor).additional_secret_outputs) == set(DERIVED_OUTPUT_SOURCES)
+    assert {"managed_tags", "copies", "file_system_id", "volume_id", "backup_arn"} <= set(DERIVED_OUTPUT_SOURCES)
+
+
+def _secrecy(backup: FsxBackup) -> pulumi.Output[dict[str, bool]]:
+    names = ("file_system_id", "volume_id", "backup_arn", "copies", "backup_id", "lifecycle")
+    return pulumi.Output.all(**{name: pulumi.Output.from_input(getattr(backup, name).is_secret()) for name in names})
+
+
+def test_derived_outputs_are_not_secret_from_plain_inputs(monitor: RecordingMonitor) -> None:
+    secrecy = run(lambda: _secrecy(FsxBackup("b", file_system_id=FS_ID, region="us-east-1")))
+    assert secrecy == dict.fromkeys(secrecy, False)
+
+
+@pytest.mark.parametrize("secret_arg,expected", [
+    ("file_system_id", {"file_system_id"}),
+    ("region", {"backup_arn"}),
+    ("copy_to_regions", {"copies"}),
+])
+def test_derived_outputs_are_secret_exactly_when_their_source_is(
+    monitor: RecordingMonitor, secret_arg: str, expected: set[str]
+) -> None:
+    kwargs: dict[str, Any] = {"file_system_id": FS_ID, "region": "us-east-1", "copy_to_regions": ["us-west-2"]}
+    kwargs[secret_arg] = pulumi.Output.secret(kwargs[secret_arg])
+    secrecy = run(lambda: _secrecy(FsxBackup("b", **kwargs)))
+    assert {name for name, secret in secrecy.items() if secret} == expected
+
+
+def test_a_secret_volume_id_makes_the_volume_id_output_secret(monitor: RecordingMonitor) -> None:
+    secrecy = run(lambda: _secrecy(FsxBackup("b", volume_id=pulumi.Output.secret(VOL_ID))))
+    assert secrecy["volume_id"] is True and secrecy["file_system_id"] is False
+
+
+def test_a_secret_kms_key_inside_copy_to_regions_makes_copies_secret(monitor: RecordingMonitor) -> None:
+    kms = pulumi.Output.secret("arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+    secrecy = run(lambda: _secrecy(FsxBackup("b", file_system_id=FS_ID,
+                                             copy_to_regions=[{"region": "us-west-2", "kms_key_id": kms}])))
+    assert {name for name, secret in secrecy.items() if secret} == {"copies"}

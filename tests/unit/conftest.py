@@ -10,6 +10,19 @@ import pytest
 from botocore.stub import Stubber
 from unit_helpers import FakeClock
 
+from fsx_backup_component import fsx
+
+
+@pytest.fixture(autouse=True)
+def transient_retry(monkeypatch: pytest.MonkeyPatch) -> fsx.TransientRetry:
+    """A fresh ``fsx.TRANSIENT_RETRY`` per test with no app-level budget and fake time: an error path
+    sees exactly the one call its test queued. Tests of the retry itself raise ``budget_seconds``;
+    its pauses land in ``retry.clock.sleeps`` (a FakeClock: time jumps, nothing sleeps)."""
+    retry_clock = FakeClock()
+    retry = fsx.TransientRetry(budget_seconds=0, sleep=retry_clock.sleep, clock=retry_clock)
+    monkeypatch.setattr(fsx, "TRANSIENT_RETRY", retry)
+    return retry
+
 
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:

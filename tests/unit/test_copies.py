@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any, Optional
 
 import boto3
+import botocore.exceptions
 import pytest
 from botocore.stub import Stubber
 from test_operations import expect_delete, fake_runtime
@@ -68,13 +69,17 @@ class Regions:
         self.clients: dict[str, Any] = {}
         self.stubs: dict[str, Stubber] = {}
         self.calls: list[tuple[str, str]] = []
+        self.polls: list[int] = []  # indexes into `calls` of DescribeBackups by IDs (a wait's poll)
 
     def add(self, region: str, client: Optional[Any] = None, stub: Optional[Stubber] = None) -> None:
         client = client or boto3.client("fsx", region_name=region)
-        client.meta.events.register(
-            "before-parameter-build.fsx.*",
-            lambda model, **_: self.calls.append((region, model.name)),
-        )
+
+        def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+            if model.name == "DescribeBackups" and "BackupIds" in params:
+                self.polls.append(len(self.calls))
+            self.calls.append((region, model.name))
+
+        client.meta.events.register("before-parameter-build.fsx.*", record)
         if stub is None:
             stub = Stubber(client)
             stub.activate()
@@ -130,6 +135,18 @@ def expect_copy(stub: Stubber, destination: dict[str, Any], copy: Optional[dict[
 
 def expect_describe(stub: Stubber, backup: dict[str, Any]) -> None:
     stub.add_response("describe_backups", {"Backups": [backup]}, expected_params={"BackupIds": [backup["BackupId"]]})
+
+
+USER_INITIATED = {"Name": "backup-type", "Values": ["USER_INITIATED"]}
+BY_SOURCE_FS = {"Name": "file-system-id", "Values": [FS_ID]}
+
+
+def expect_copy_search(stub: Stubber, found: Optional[list[dict[str, Any]]] = None) -> None:
+    """fsx.find_copy_of in a destination region, before any CopyBackup: the durable marker of a copy
+    is its SourceBackupId, so a copy an interrupted run started is found even when FSx has forgotten
+    the copy's token. Listed by the source's file system (all pages)."""
+    stub.add_response("describe_backups", {"Backups": list(found or [])},
+                      expected_params={"Filters": [USER_INITIATED, BY_SOURCE_FS]})
 
 
 def copies(regions: Regions, clock: FakeClock, destinations: list[dict[str, Any]], *, timeout: float = 3600,
@@ -276,7 +293,9 @@ def test_copy_key_tells_kms_keys_apart() -> None:
 
 
 def test_make_copies_starts_every_copy_before_waiting_and_reports_each(regions: Regions, clock: FakeClock) -> None:
+    expect_copy_search(regions["us-west-2"])
     expect_copy(regions["us-west-2"], WEST, make_copy(C_WEST, "us-west-2", "COPYING"))
+    expect_copy_search(regions["eu-west-1"])
     expect_copy(regions["eu-west-1"], EU, make_copy(C_EU, "eu-west-1", kms=EU_KEY))
     expect_describe(regions["us-west-2"], make_copy(C_WEST, "us-west-2", "AVAILABLE"))
     expect_describe(regions["eu-west-1"], make_copy(C_EU, "eu-west-1", "AVAILABLE", kms=EU_KEY))
@@ -285,7 +304,8 @@ def test_make_copies_starts_every_copy_before_waiting_and_reports_each(regions: 
     made = copies(regions, clock, [WEST, EU], progress=progress)
 
     ops = [op for _, op in regions.calls]
-    assert ops.index("DescribeBackups") > max(i for i, op in enumerate(ops) if op == "CopyBackup"), regions.calls
+    assert len(regions.polls) == 2
+    assert min(regions.polls) > max(i for i, op in enumerate(ops) if op == "CopyBackup"), regions.calls
     assert [region for region, op in regions.calls if op == "CopyBackup"] == ["us-west-2", "eu-west-1"]
     assert made == [
         {"region": "us-west-2", "requested_kms_key_id": None, "backup_id": C_WEST,
@@ -299,6 +319,7 @@ def test_make_copies_starts_every_copy_before_waiting_and_reports_each(regions: 
 
 
 def test_make_copies_sends_copy_tags_false(regions: Regions, clock: FakeClock) -> None:
+    expect_copy_search(regions["us-west-2"])
     expect_copy(regions["us-west-2"], WEST, make_copy(C_WEST, "us-west-2", "AVAILABLE"), copy_tags=False)
     assert copies(regions, clock, [WEST], copy_tags=False)[0]["backup_id"] == C_WEST
     assert clock.sleeps == []  # an AVAILABLE answer needs no polling
@@ -311,19 +332,23 @@ def test_copy_tokens_are_stable_and_differ_by_destination_key_and_source() -> No
 
 
 def test_interrupted_copy_adopts_the_copy_of_the_same_token(regions: Regions, clock: FakeClock) -> None:
-    """The engine re-runs create(): FSx answers the same token with the copy it already started."""
+    """The engine re-runs create(): FSx answers the same token with the copy it already started
+    (here the listing does not show it yet; see the SourceBackupId tests below for the other way)."""
+    expect_copy_search(regions["us-west-2"])
     expect_copy(regions["us-west-2"], WEST, make_copy(C_WEST, "us-west-2", "COPYING"))
     expect_describe(regions["us-west-2"], make_copy(C_WEST, "us-west-2", "AVAILABLE"))
     assert copies(regions, clock, [WEST])[0]["backup_id"] == C_WEST
 
 
 def test_a_deleted_copy_answer_moves_to_the_next_token(regions: Regions, clock: FakeClock) -> None:
+    expect_copy_search(regions["us-west-2"])
     expect_copy(regions["us-west-2"], WEST, make_copy(C_SPARE, "us-west-2", "DELETED"))
     expect_copy(regions["us-west-2"], WEST, make_copy(C_WEST, "us-west-2", "AVAILABLE"), attempt=1)
     assert copies(regions, clock, [WEST])[0]["backup_id"] == C_WEST
 
 
 def test_a_failed_copy_answer_is_deleted_and_the_next_token_used(regions: Regions, clock: FakeClock) -> None:
+    expect_copy_search(regions["us-west-2"])
     expect_copy(regions["us-west-2"], WEST, make_copy(C_SPARE, "us-west-2", "FAILED", failure="old"))
     expect_delete(regions["us-west-2"], C_SPARE)
     expect_copy(regions["us-west-2"], WEST, make_copy(C_SPARE, "us-west-2", "DELETED"), attempt=1)
@@ -333,6 +358,7 @@ def test_a_failed_copy_answer_is_deleted_and_the_next_token_used(regions: Region
 
 
 def test_every_copy_token_spent_is_a_clear_error(regions: Regions, clock: FakeClock) -> None:
+    expect_copy_search(regions["us-west-2"])
     for n in range(MAX_TOKEN_ATTEMPTS):
         expect_copy(regions["us-west-2"], WEST, make_copy(backup_id(100 + n), "us-west-2", "DELETED"), attempt=n)
     with pytest.raises(FsxBackupError, match=f"copy_to_regions: the first {MAX_TOKEN_ATTEMPTS} copy tokens for us-west-2"):
@@ -340,6 +366,7 @@ def test_every_copy_token_spent_is_a_clear_error(regions: Regions, clock: FakeCl
 
 
 def test_a_copy_failing_while_waited_on_is_deleted_and_reported(regions: Regions, clock: FakeClock) -> None:
+    expect_copy_search(regions["us-west-2"])
     expect_copy(regions["us-west-2"], WEST, make_copy(C_WEST, "us-west-2", "COPYING"))
     expect_describe(regions["us-west-2"], make_copy(C_WEST, "us-west-2", "FAILED", failure="KMS key disabled"))
     expect_delete(regions["us-west-2"], C_WEST)
@@ -350,6 +377,7 @@ def test_a_copy_failing_while_waited_on_is_deleted_and_reported(regions: Regions
 
 
 def test_a_failed_copy_whose_delete_fails_says_how_to_delete_it(regions: Regions, clock: FakeClock) -> None:
+    expect_copy_search(regions["us-west-2"])
     expect_copy(regions["us-west-2"], WEST, make_copy(C_WEST, "us-west-2", "COPYING"))
     expect_describe(regions["us-west-2"], make_copy(C_WEST, "us-west-2", "FAILED", failure="boom"))
     expect_delete(regions["us-west-2"], C_WEST, error="BadRequest")
@@ -358,6 +386,7 @@ def test_a_failed_copy_whose_delete_fails_says_how_to_delete_it(regions: Regions
 
 
 def test_a_copy_deleted_while_waited_on_is_reported(regions: Regions, clock: FakeClock) -> None:
+    expect_copy_search(regions["us-west-2"])
     expect_copy(regions["us-west-2"], WEST, make_copy(C_WEST, "us-west-2", "COPYING"))
     regions["us-west-2"].add_client_error("describe_backups", "BackupNotFound", "gone")
     with pytest.raises(BackupDeletedError, match=C_WEST):
@@ -372,6 +401,7 @@ def test_busy_copies_wait_with_growing_pauses_then_start(
     regions: Regions, clock: FakeClock, code: str, limit: Optional[str]
 ) -> None:
     """At most 5 copies in progress per destination region: wait, do not fail (same token each time)."""
+    expect_copy_search(regions["us-west-2"])
     expect_copy(regions["us-west-2"], WEST, error=code, limit=limit)
     expect_copy(regions["us-west-2"], WEST, error=code, limit=limit)
     expect_copy(regions["us-west-2"], WEST, make_copy(C_WEST, "us-west-2", "AVAILABLE"))
@@ -380,6 +410,7 @@ def test_busy_copies_wait_with_growing_pauses_then_start(
 
 
 def test_busy_until_the_deadline_is_a_clear_copy_to_regions_error(regions: Regions, clock: FakeClock) -> None:
+    expect_copy_search(regions["us-west-2"])
     for _ in range(4):
         expect_copy(regions["us-west-2"], WEST, error="ServiceLimitExceeded", limit="TOTAL_IN_PROGRESS_COPY_BACKUPS")
     with pytest.raises(FsxBackupError) as info:
@@ -390,6 +421,7 @@ def test_busy_until_the_deadline_is_a_clear_copy_to_regions_error(regions: Regio
 
 
 def test_a_refused_copy_is_not_retried(regions: Regions, clock: FakeClock) -> None:
+    expect_copy_search(regions["eu-west-1"])
     expect_copy(regions["eu-west-1"], EU, error="InvalidDestinationKmsKey")
     with pytest.raises(CopyRefusedError, match="copy_to_regions: FSx refused to copy .* to eu-west-1"):
         copies(regions, clock, [EU])
@@ -400,12 +432,108 @@ def test_a_refused_destination_leaves_no_copy_behind(aws_env: None, clock: FakeC
     regions = Regions()  # not the fixture: its teardown would fail on the unused DeleteBackup answer
     for region in ("us-east-1", "us-west-2", "eu-west-1"):
         regions.add(region)
+    expect_copy_search(regions["us-west-2"])
     expect_copy(regions["us-west-2"], WEST, make_copy(C_WEST, "us-west-2", "COPYING"))
+    expect_copy_search(regions["eu-west-1"])
     expect_copy(regions["eu-west-1"], EU, error="InvalidDestinationKmsKey")
     expect_delete(regions["us-west-2"], C_WEST)
     with pytest.raises(CopyRefusedError):
         copies(regions, clock, [WEST, EU])
     assert ("us-west-2", "DeleteBackup") in regions.calls
+
+
+# -------------------------------------------------------------------------------------------------
+# a copy already in the destination region is adopted (fsx.find_copy_of: its SourceBackupId)
+
+
+def test_a_copy_found_by_its_source_backup_id_is_adopted_without_copy_backup(
+    regions: Regions, clock: FakeClock
+) -> None:
+    """An interrupted `up` started this copy hours ago; FSx may have forgotten the copy token, but the
+    copy still names its source. Stubber fails on any CopyBackup: none is queued."""
+    someone_elses = make_copy(C_SPARE, "us-west-2", "AVAILABLE")
+    someone_elses["SourceBackupId"] = backup_id(9)
+    expect_copy_search(regions["us-west-2"], [someone_elses, make_copy(C_WEST, "us-west-2", "COPYING")])
+    expect_describe(regions["us-west-2"], make_copy(C_WEST, "us-west-2", "AVAILABLE"))
+    made = copies(regions, clock, [WEST])
+    assert [c["backup_id"] for c in made] == [C_WEST] and made[0]["lifecycle"] == "AVAILABLE"
+    assert ("us-west-2", "CopyBackup") not in regions.calls
+
+
+def test_an_available_copy_found_needs_neither_copy_nor_poll(regions: Regions, clock: FakeClock) -> None:
+    expect_copy_search(regions["eu-west-1"], [make_copy(C_EU, "eu-west-1", "AVAILABLE", kms=EU_KEY)])
+    assert copies(regions, clock, [EU])[0]["backup_id"] == C_EU
+    assert regions.polls == [] and clock.sleeps == []
+
+
+def test_a_failed_copy_found_is_deleted_and_a_fresh_copy_made(regions: Regions, clock: FakeClock) -> None:
+    expect_copy_search(regions["us-west-2"], [make_copy(C_SPARE, "us-west-2", "FAILED", failure="old")])
+    expect_delete(regions["us-west-2"], C_SPARE)
+    expect_copy(regions["us-west-2"], WEST, make_copy(C_WEST, "us-west-2", "AVAILABLE"))
+    assert copies(regions, clock, [WEST])[0]["backup_id"] == C_WEST
+
+
+def test_a_deleted_copy_in_the_listing_is_not_adopted(regions: Regions, clock: FakeClock) -> None:
+    expect_copy_search(regions["us-west-2"], [make_copy(C_SPARE, "us-west-2", "DELETED")])
+    expect_copy(regions["us-west-2"], WEST, make_copy(C_WEST, "us-west-2", "AVAILABLE"))
+    assert copies(regions, clock, [WEST])[0]["backup_id"] == C_WEST
+
+
+def test_a_copy_is_found_region_wide_where_the_source_file_system_is_unknown(
+    regions: Regions, clock: FakeClock
+) -> None:
+    """The destination region does not know the source's file system: DescribeBackups answers
+    FileSystemNotFound for the filter, so every user-initiated backup of the region is read (all
+    pages) and the copy is still found by its SourceBackupId."""
+    other_source = make_copy(C_SPARE, "us-west-2", "AVAILABLE")
+    other_source["SourceBackupId"] = backup_id(9)
+    stub = regions["us-west-2"]
+    stub.add_client_error("describe_backups", "FileSystemNotFound", "no such file system",
+                          expected_params={"Filters": [USER_INITIATED, BY_SOURCE_FS]})
+    stub.add_response("describe_backups", {"Backups": [other_source], "NextToken": "cGFnZTI="},
+                      expected_params={"Filters": [USER_INITIATED]})
+    stub.add_response("describe_backups", {"Backups": [make_copy(C_WEST, "us-west-2", "AVAILABLE")]},
+                      expected_params={"Filters": [USER_INITIATED], "NextToken": "cGFnZTI="})
+    assert copies(regions, clock, [WEST])[0]["backup_id"] == C_WEST
+    assert ("us-west-2", "CopyBackup") not in regions.calls
+
+
+def test_a_spent_copy_token_adopts_the_copy_it_made(regions: Regions, clock: FakeClock) -> None:
+    """copy_tags changed since an interrupted run: FSx refuses the token with other parameters, and
+    the copy it made is found again by its SourceBackupId (the first listing had not seen it yet)."""
+    expect_copy_search(regions["us-west-2"])
+    expect_copy(regions["us-west-2"], WEST, error="IncompatibleParameterError", copy_tags=False)
+    expect_copy_search(regions["us-west-2"], [make_copy(C_WEST, "us-west-2", "AVAILABLE")])
+    assert copies(regions, clock, [WEST], copy_tags=False)[0]["backup_id"] == C_WEST
+
+
+def test_a_spent_copy_token_without_a_copy_moves_to_the_next_token(regions: Regions, clock: FakeClock) -> None:
+    expect_copy_search(regions["us-west-2"])
+    expect_copy(regions["us-west-2"], WEST, error="IncompatibleParameterError")
+    expect_copy_search(regions["us-west-2"])
+    expect_copy(regions["us-west-2"], WEST, make_copy(C_WEST, "us-west-2", "AVAILABLE"), attempt=1)
+    assert copies(regions, clock, [WEST])[0]["backup_id"] == C_WEST
+
+
+@pytest.mark.parametrize("code", ["VolumeNotFound", "FileSystemNotFound"])
+def test_find_copy_of_a_volume_backup_searches_by_volume_then_region_wide(
+    regions: Regions, code: str
+) -> None:
+    vol = "fsvol-0123456789abcdef0"
+    source = make_backup(SOURCE, "AVAILABLE", volume_id=vol, file_system_type="ONTAP")
+    found = make_copy(C_WEST, "us-west-2", "AVAILABLE")
+    stub = regions["us-west-2"]
+    stub.add_client_error("describe_backups", code, "unknown here", expected_params={
+        "Filters": [USER_INITIATED, {"Name": "volume-id", "Values": [vol]}]})
+    stub.add_response("describe_backups", {"Backups": [found]}, expected_params={"Filters": [USER_INITIATED]})
+    assert fsx.find_copy_of(regions("us-west-2"), source) == found
+
+
+def test_find_copy_of_raises_other_listing_errors(regions: Regions) -> None:
+    regions["us-west-2"].add_client_error("describe_backups", "AccessDeniedException", "no",
+                                          expected_params={"Filters": [USER_INITIATED, BY_SOURCE_FS]})
+    with pytest.raises(botocore.exceptions.ClientError):
+        fsx.find_copy_of(regions("us-west-2"), make_backup(SOURCE, "AVAILABLE"))
 
 
 # -------------------------------------------------------------------------------------------------

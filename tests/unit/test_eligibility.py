@@ -192,6 +192,10 @@ GOOD: list[tuple[str, Callable[[], list[Failure]]]] = [
     ("timeout float", lambda: el.check_timeout(0.5)),
     ("region", lambda: el.check_region_syntax("ap-southeast-2")),
     ("gov region", lambda: el.check_region_syntax("us-gov-west-1")),
+    # Regions of partitions newer than a 2-letter prefix, and ones newer than the installed botocore.
+    ("eusc region", lambda: el.check_region_syntax("eusc-de-east-1")),
+    ("iso-b region", lambda: el.check_region_syntax("us-isob-east-1")),
+    ("future region", lambda: el.check_region_syntax("ap-future-9")),
     ("no region", lambda: el.check_region_syntax(None)),
 ]
 
@@ -270,3 +274,37 @@ def test_file_system_id_rule_matches_the_model(hexdigits: str) -> None:
     fs_id = "fs-" + hexdigits
     model_ok = 8 <= len(hexdigits) and 11 <= len(fs_id) <= 21
     assert (el.check_file_system_id(fs_id) == []) is model_ok
+
+
+# ------------------------------------------------------------------------------------------------------
+# copy destinations: well formed is enough; botocore's region list only informs the partition rule
+
+
+KNOWN = frozenset({"us-east-1", "us-west-2", "cn-north-1"})
+
+
+def _partition(region: str) -> str:
+    return "aws-cn" if region.startswith("cn-") else "aws"
+
+
+def test_a_well_formed_destination_botocore_does_not_know_passes() -> None:
+    assert el.check_copy_destinations(["eusc-de-east-1", "ap-future-9"], source_region="us-east-1",
+                                      known_regions=KNOWN, partition_of=_partition) == []
+
+
+def test_a_known_source_in_an_unknown_region_is_not_refused() -> None:
+    assert el.check_copy_destinations(["us-west-2"], source_region="ap-future-9",
+                                      known_regions=KNOWN, partition_of=_partition) == []
+
+
+@pytest.mark.parametrize("bad", ["us-west-2a", "US-WEST-2", "us-west-2\n", "west"])
+def test_what_cannot_be_a_region_is_refused_as_a_destination(bad: str) -> None:
+    failures = el.check_copy_destinations([bad], source_region="us-east-1", known_regions=KNOWN,
+                                          partition_of=_partition)
+    assert [f.property for f in failures] == ["copy_to_regions"] and "region name" in failures[0].reason
+
+
+def test_known_regions_still_keep_copies_in_one_partition() -> None:
+    failures = el.check_copy_destinations(["cn-north-1"], source_region="us-east-1", known_regions=KNOWN,
+                                          partition_of=_partition)
+    assert [f.property for f in failures] == ["copy_to_regions"] and "partition" in failures[0].reason

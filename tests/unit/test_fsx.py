@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 import re
 from typing import Any, Optional
 
@@ -42,6 +43,7 @@ from fsx_backup_component.errors import (
     QuotaExceededError,
     TargetNotFoundError,
 )
+from fsx_backup_component.operations import Runtime
 
 TOKEN = "fsxb-0123456789abcdef0123456789abcdef01234567"
 B1 = backup_id(1)
@@ -73,22 +75,26 @@ def client_error(
 # create_backup
 
 
-def test_create_backup_sends_the_token_and_no_tags_when_none_are_given(client: Any, stubber: Stubber) -> None:
+ONLY_THE_TOKEN_TAG = [{"Key": fsx.TOKEN_TAG_KEY, "Value": TOKEN}]
+
+
+def test_create_backup_without_user_tags_sends_the_token_and_only_the_token_tag(client: Any, stubber: Stubber) -> None:
+    """Every backup carries its token in a tag: the durable marker a resumed `up` finds it by."""
     stubber.add_response(
         "create_backup",
         {"Backup": make_backup(B1)},
-        expected_params={"FileSystemId": FS_ID, "ClientRequestToken": TOKEN},
+        expected_params={"FileSystemId": FS_ID, "ClientRequestToken": TOKEN, "Tags": ONLY_THE_TOKEN_TAG},
     )
     outcome = fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags=None)
     assert outcome.backup["BackupId"] == B1
     assert outcome.adopted_by_tag is False
 
 
-def test_create_backup_with_empty_tags_sends_no_tags(client: Any, stubber: Stubber) -> None:
-    """Tags=[] would be refused (min 1) and would switch off CopyTagsToBackups."""
+def test_create_backup_with_empty_tags_sends_only_the_token_tag(client: Any, stubber: Stubber) -> None:
+    """Tags=[] would be refused (min 1): empty user tags add nothing to the token tag."""
     stubber.add_response(
         "create_backup", {"Backup": make_backup(B1)},
-        expected_params={"FileSystemId": FS_ID, "ClientRequestToken": TOKEN},
+        expected_params={"FileSystemId": FS_ID, "ClientRequestToken": TOKEN, "Tags": ONLY_THE_TOKEN_TAG},
     )
     fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags={})
 
@@ -114,7 +120,7 @@ def test_create_backup_of_a_volume_sends_only_the_volume_id(client: Any, stubber
     stubber.add_response(
         "create_backup",
         {"Backup": make_backup(B1, volume_id=VOL_ID, file_system_type="ONTAP")},
-        expected_params={"VolumeId": VOL_ID, "ClientRequestToken": TOKEN},
+        expected_params={"VolumeId": VOL_ID, "ClientRequestToken": TOKEN, "Tags": ONLY_THE_TOKEN_TAG},
     )
     outcome = fsx.create_backup(client, file_system_id=None, volume_id=VOL_ID, token=TOKEN, tags=None)
     assert outcome.backup["Volume"]["VolumeId"] == VOL_ID
@@ -244,9 +250,16 @@ def test_incompatible_token_with_no_live_backup_is_spent(client: Any, stubber: S
     assert info.value.token == TOKEN
 
 
-def test_incompatible_token_without_tags_does_not_retry(client: Any, stubber: Stubber) -> None:
-    client_error(stubber, "create_backup", "IncompatibleParameterError", modeled={"Parameter": "FileSystemId"})
+def test_incompatible_token_without_user_tags_asks_once_more_without_the_token_tag(
+    client: Any, stubber: Stubber
+) -> None:
+    """The token tag is sent even without user tags, so a backup an earlier version made with this token
+    and no Tags at all answers only the untagged request; if that too is incompatible, it is spent."""
+    client_error(stubber, "create_backup", "IncompatibleParameterError", modeled={"Parameter": "FileSystemId"},
+                 expected={"FileSystemId": FS_ID, "ClientRequestToken": TOKEN, "Tags": ONLY_THE_TOKEN_TAG})
     _tag_search(stubber, [])
+    client_error(stubber, "create_backup", "IncompatibleParameterError", modeled={"Parameter": "FileSystemId"},
+                 expected={"FileSystemId": FS_ID, "ClientRequestToken": TOKEN})
     with pytest.raises(fsx.TokenSpentError):
         fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags=None)
 
@@ -399,6 +412,345 @@ def test_count_data_repository_associations_of_nothing_makes_no_call(client: Any
 
 
 # -------------------------------------------------------------------------------------------------
+# paged answers: FSx may answer any Describe* (by IDs too) in short pages, in any order
+
+
+BY_IDS = {
+    "file systems": ("describe_file_systems", "FileSystemIds", "FileSystems",
+                     lambda n: f"fs-{n:017x}", make_file_system, fsx.describe_file_systems),
+    "volumes": ("describe_volumes", "VolumeIds", "Volumes",
+                lambda n: f"fsvol-{n:017x}", make_volume, fsx.describe_volumes),
+    "backups": ("describe_backups", "BackupIds", "Backups",
+                backup_id, lambda i: make_backup(i, "AVAILABLE"), fsx.describe_backups),
+}
+
+
+def _paged(stub: Stubber, method: str, param: str, key: str, asked: list[str], items: list[dict[str, Any]],
+           size: int = 7) -> int:
+    """Queue the answer to one look-up by IDs as pages of ``size`` items, each page but the last with
+    a NextToken (botocore's paginator sends it back with the same IDs). Returns the number of pages."""
+    pages = [items[i:i + size] for i in range(0, len(items), size)] or [[]]
+    for n, page in enumerate(pages):
+        expected: dict[str, Any] = {param: asked}
+        if n:
+            expected["NextToken"] = f"cGFnZS0{n}"
+        response: dict[str, Any] = {key: page}
+        if n + 1 < len(pages):
+            response["NextToken"] = f"cGFnZS0{n + 1}"
+        stub.add_response(method, response, expected_params=expected)
+    return len(pages)
+
+
+@pytest.mark.parametrize("kind", sorted(BY_IDS))
+def test_a_look_up_by_ids_answered_in_shuffled_pages_of_7_finds_every_id(
+    client: Any, stubber: Stubber, kind: str
+) -> None:
+    """30 IDs answered 7 per page in no particular order: none is reported missing."""
+    method, param, key, make_id, make_item, describe = BY_IDS[kind]
+    ids = [make_id(n) for n in range(30)]
+    answered = [make_item(i) for i in ids]
+    random.Random(14).shuffle(answered)
+    assert _paged(stubber, method, param, key, ids, answered) == 5
+    found = describe(client, ids)
+    assert list(found) == ids
+    assert all(found[i] is not None for i in ids), [i for i in ids if found[i] is None]
+
+
+@pytest.mark.parametrize("kind", sorted(BY_IDS))
+def test_an_id_on_no_page_is_missing(client: Any, stubber: Stubber, kind: str) -> None:
+    method, param, key, make_id, make_item, describe = BY_IDS[kind]
+    ids = [make_id(n) for n in range(30)]
+    answered = [make_item(i) for i in ids if i != ids[17]]
+    random.Random(7).shuffle(answered)
+    _paged(stubber, method, param, key, ids, answered)
+    found = describe(client, ids)
+    assert [i for i in ids if found[i] is None] == [ids[17]]
+
+
+def test_more_than_50_ids_are_paged_batch_by_batch(client: Any, stubber: Stubber) -> None:
+    ids = [f"fs-{n:017x}" for n in range(52)]
+    first = [make_file_system(i) for i in ids[:50]]
+    random.Random(3).shuffle(first)
+    _paged(stubber, "describe_file_systems", "FileSystemIds", "FileSystems", ids[:50], first)
+    _paged(stubber, "describe_file_systems", "FileSystemIds", "FileSystems", ids[50:],
+           [make_file_system(ids[51]), make_file_system(ids[50])], size=1)
+    found = fsx.describe_file_systems(client, ids)
+    assert all(found[i] is not None for i in ids)
+
+
+def test_a_missing_id_in_a_paged_batch_is_found_one_by_one(client: Any, stubber: Stubber) -> None:
+    """FileSystemNotFound for the whole batch (on any page) re-asks each ID alone, each paged too."""
+    a, b = "fs-0000000000000000a", "fs-0000000000000000b"
+    stubber.add_response("describe_file_systems", {"FileSystems": [make_file_system(a)], "NextToken": "cDI="},
+                         expected_params={"FileSystemIds": [a, b]})
+    client_error(stubber, "describe_file_systems", "FileSystemNotFound",
+                 expected={"FileSystemIds": [a, b], "NextToken": "cDI="})
+    stubber.add_response("describe_file_systems", {"FileSystems": [make_file_system(a)]},
+                         expected_params={"FileSystemIds": [a]})
+    client_error(stubber, "describe_file_systems", "FileSystemNotFound", expected={"FileSystemIds": [b]})
+    assert {k: v is not None for k, v in fsx.describe_file_systems(client, [a, b]).items()} == {a: True, b: False}
+
+
+def test_a_listing_by_filters_reads_every_page(client: Any, stubber: Stubber) -> None:
+    backups = [make_backup(backup_id(n), "AVAILABLE") for n in range(10)]
+    backups[4]["Lifecycle"] = "DELETED"
+    _tag_search(stubber, backups[:4], next_token="cDI=")
+    _tag_search(stubber, backups[4:8], next_token="cDM=", after="cDI=")
+    _tag_search(stubber, backups[8:], after="cDM=")
+    live = fsx.list_user_backups(client, file_system_id=FS_ID, volume_id=None)
+    assert [b["BackupId"] for b in live] == [backup_id(n) for n in range(10) if n != 4]
+
+
+@pytest.mark.parametrize("code,volume", [("FileSystemNotFound", False), ("VolumeNotFound", True)])
+def test_a_listing_for_a_target_fsx_does_not_know_is_empty(
+    client: Any, stubber: Stubber, code: str, volume: bool
+) -> None:
+    """DescribeBackups may answer a filter on an unknown file system or volume with NotFound."""
+    filters = [{"Name": "backup-type", "Values": ["USER_INITIATED"]},
+               {"Name": "volume-id", "Values": [VOL_ID]} if volume else {"Name": "file-system-id", "Values": [FS_ID]}]
+    client_error(stubber, "describe_backups", code, expected={"Filters": filters})
+    assert fsx.list_user_backups(client, file_system_id=None if volume else FS_ID,
+                                 volume_id=VOL_ID if volume else None) == []
+
+
+def test_a_listing_raises_other_errors(client: Any, stubber: Stubber) -> None:
+    client_error(stubber, "describe_backups", "AccessDeniedException")
+    with pytest.raises(botocore.exceptions.ClientError):
+        fsx.list_user_backups(client, file_system_id=FS_ID, volume_id=None)
+
+
+# -------------------------------------------------------------------------------------------------
+# the token tag: find_backups_by_token_tag, tag_value, tags_copied_to_backups
+
+
+def test_find_backups_by_token_tag_maps_tokens_to_live_backups_and_skips_copies(
+    client: Any, stubber: Stubber
+) -> None:
+    mine = make_backup(backup_id(1), "CREATING", tags={fsx.TOKEN_TAG_KEY: "fsxb-a"})
+    later = make_backup(backup_id(2), "AVAILABLE", tags={"team": "x", fsx.TOKEN_TAG_KEY: "fsxb-c"})
+    not_mine = make_backup(backup_id(3), "AVAILABLE", tags={fsx.TOKEN_TAG_KEY: "fsxb-other"})
+    copy = make_backup(backup_id(4), "AVAILABLE", tags={fsx.TOKEN_TAG_KEY: "fsxb-b"})
+    copy["SourceBackupId"] = backup_id(9)
+    gone = make_backup(backup_id(5), "DELETED", tags={fsx.TOKEN_TAG_KEY: "fsxb-b"})
+    untagged = make_backup(backup_id(6), "AVAILABLE")
+    _tag_search(stubber, [mine, not_mine, gone], next_token="cDI=")
+    _tag_search(stubber, [copy, later, untagged], after="cDI=")
+    marked, live = fsx.find_backups_by_token_tag(
+        client, file_system_id=FS_ID, volume_id=None, tokens=["fsxb-a", "fsxb-b", "fsxb-c"])
+    assert {t: b["BackupId"] for t, b in marked.items()} == {"fsxb-a": backup_id(1), "fsxb-c": backup_id(2)}
+    assert sorted(b["BackupId"] for b in live) == [backup_id(n) for n in (1, 2, 3, 4, 6)]
+
+
+def test_tag_value() -> None:
+    backup = make_backup(B1, tags={"a": "1", fsx.TOKEN_TAG_KEY: TOKEN})
+    assert fsx.tag_value(backup, fsx.TOKEN_TAG_KEY) == TOKEN and fsx.tag_value(backup, "a") == "1"
+    assert fsx.tag_value(backup, "b") is None and fsx.tag_value(make_backup(B1), "a") is None
+
+
+def _with_tags(item: dict[str, Any], config: str, copy: bool, tags: dict[str, str]) -> dict[str, Any]:
+    item[config]["CopyTagsToBackups"] = copy
+    item["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+    return item
+
+
+@pytest.mark.parametrize("fs_type,config", [("LUSTRE", "LustreConfiguration"), ("WINDOWS", "WindowsConfiguration"),
+                                            ("OPENZFS", "OpenZFSConfiguration")])
+def test_tags_copied_to_backups_are_the_file_systems_when_it_copies_them(
+    client: Any, stubber: Stubber, fs_type: str, config: str
+) -> None:
+    fs = _with_tags(make_file_system(FS_ID, fs_type), config, True, {"b": "2", "a": "1"})
+    stubber.add_response("describe_file_systems", {"FileSystems": [fs]}, expected_params={"FileSystemIds": [FS_ID]})
+    assert fsx.tags_copied_to_backups(client, file_system_id=FS_ID, volume_id=None) == {"a": "1", "b": "2"}
+
+
+def test_no_tags_are_copied_when_the_target_does_not_copy_them_or_is_gone(client: Any, stubber: Stubber) -> None:
+    fs = _with_tags(make_file_system(FS_ID), "LustreConfiguration", False, {"a": "1"})
+    stubber.add_response("describe_file_systems", {"FileSystems": [fs]})
+    assert fsx.tags_copied_to_backups(client, file_system_id=FS_ID, volume_id=None) == {}
+    client_error(stubber, "describe_file_systems", "FileSystemNotFound")
+    assert fsx.tags_copied_to_backups(client, file_system_id=FS_ID, volume_id=None) == {}
+
+
+def test_a_volumes_copied_tags_are_read_from_the_volume(client: Any, stubber: Stubber) -> None:
+    volume = _with_tags(make_volume(VOL_ID), "OntapConfiguration", True, {"app": "db"})
+    stubber.add_response("describe_volumes", {"Volumes": [volume]}, expected_params={"VolumeIds": [VOL_ID]})
+    assert fsx.tags_copied_to_backups(client, file_system_id=None, volume_id=VOL_ID) == {"app": "db"}
+
+
+def test_at_most_49_copied_tags_leave_room_for_the_token_tag(client: Any, stubber: Stubber) -> None:
+    fs = _with_tags(make_file_system(FS_ID), "LustreConfiguration", True, {f"k{n:02d}": "v" for n in range(50)})
+    stubber.add_response("describe_file_systems", {"FileSystems": [fs]})
+    copied = fsx.tags_copied_to_backups(client, file_system_id=FS_ID, volume_id=None)
+    assert len(copied) == 49 and "k49" not in copied
+
+
+# -------------------------------------------------------------------------------------------------
+# TransientRetry: throttling / 5xx / connection errors retried past botocore's attempts
+
+
+def _pauses_are_full_jitter(sleeps: list[float], first: float = 0.5, cap: float = 8.0) -> None:
+    pause = first
+    for slept in sleeps:
+        assert pause / 2 <= slept <= pause, (sleeps, pause)
+        pause = min(cap, pause * 2)
+
+
+def test_a_throttling_burst_is_outlasted_with_the_same_token(
+    client: Any, stubber: Stubber, transient_retry: fsx.TransientRetry
+) -> None:
+    transient_retry.budget_seconds = 60
+    request = {"FileSystemId": FS_ID, "ClientRequestToken": TOKEN, "Tags": ONLY_THE_TOKEN_TAG}
+    for _ in range(4):
+        client_error(stubber, "create_backup", "ThrottlingException", "Rate exceeded", expected=request)
+    stubber.add_response("create_backup", {"Backup": make_backup(B1)}, expected_params=request)
+    assert fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags=None).backup["BackupId"] == B1
+    assert transient_retry.retried == 4
+    _pauses_are_full_jitter(transient_retry.clock.sleeps)  # type: ignore[attr-defined]
+    assert len(transient_retry.clock.sleeps) == 4  # type: ignore[attr-defined]
+
+
+def test_pauses_grow_to_the_cap() -> None:
+    clock = FakeClock()
+    retry = fsx.TransientRetry(budget_seconds=1000, sleep=clock.sleep, clock=clock)
+    failures = iter(range(9))
+
+    def flaky() -> str:
+        if next(failures, None) is not None:
+            raise botocore.exceptions.ClientError(
+                {"Error": {"Code": "InternalServerError", "Message": "x"}}, "DescribeBackups")
+        return "ok"
+
+    assert retry.call(flaky) == "ok"
+    assert retry.retried == 9
+    _pauses_are_full_jitter(clock.sleeps)
+    assert max(clock.sleeps) <= 8.0 and clock.sleeps[-1] >= 4.0
+
+
+def _every_call(client: Any) -> list[tuple[str, Any]]:
+    arn = make_backup(B1)["ResourceARN"]
+    return [
+        ("create_backup", lambda: fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags=None)),
+        ("delete_backup", lambda: fsx.delete_backup(client, B1, "fsxd-tok")),
+        ("tag_resource", lambda: fsx.tag_backup(client, arn, {"a": "1"})),
+        ("untag_resource", lambda: fsx.untag_backup(client, arn, ["a"])),
+        ("describe_backups", lambda: fsx.describe_backups(client, [B1])),
+        ("describe_backups", lambda: fsx.list_user_backups(client, file_system_id=FS_ID, volume_id=None)),
+        ("describe_file_systems", lambda: fsx.describe_file_systems(client, [FS_ID])),
+        ("describe_volumes", lambda: fsx.describe_volumes(client, [VOL_ID])),
+        ("describe_data_repository_associations", lambda: fsx.count_data_repository_associations(client, [FS_ID])),
+        ("copy_backup", lambda: fsx.copy_backup(client, source_backup_id=B1, source_region="us-west-2",
+                                                token=TOKEN, kms_key_id=None, copy_tags=True, tags=None)),
+    ]
+
+
+ANSWERS = {
+    "create_backup": {"Backup": make_backup(B1)},
+    "delete_backup": {"BackupId": B1, "Lifecycle": "DELETED"},
+    "tag_resource": {},
+    "untag_resource": {},
+    "describe_backups": {"Backups": []},
+    "describe_file_systems": {"FileSystems": [make_file_system(FS_ID)]},
+    "describe_volumes": {"Volumes": [make_volume(VOL_ID)]},
+    "describe_data_repository_associations": {"Associations": []},
+    "copy_backup": {"Backup": make_backup(B1)},
+}
+
+
+@pytest.mark.parametrize("index", range(10), ids=[
+    "create", "delete", "tag", "untag", "describe-by-ids", "list", "file-systems", "volumes", "associations", "copy"])
+@pytest.mark.parametrize("code,status", [("ThrottlingException", 400), ("ServiceUnavailable", 503)])
+def test_every_call_survives_a_transient_error_within_the_budget(
+    client: Any, stubber: Stubber, transient_retry: fsx.TransientRetry, index: int, code: str, status: int
+) -> None:
+    transient_retry.budget_seconds = 60
+    method, call = _every_call(client)[index]
+    client_error(stubber, method, code, status=status)
+    stubber.add_response(method, ANSWERS[method])
+    call()
+    assert transient_retry.retried == 1
+
+
+def test_an_exhausted_budget_raises_the_last_error(
+    client: Any, stubber: Stubber, transient_retry: fsx.TransientRetry
+) -> None:
+    """Budget 2 s, pauses of 0.25-0.5 s then 0.5-1 s: the third failure would need 2 s more. Three
+    calls whatever the jitter; the error is the package's, with the last request ID."""
+    transient_retry.budget_seconds = 2
+    for _ in range(3):
+        client_error(stubber, "create_backup", "ThrottlingException", "Rate exceeded")
+    with pytest.raises(AwsApiError) as info:
+        fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags=None)
+    assert info.value.code == "ThrottlingException" and info.value.request_id == REQ_ID
+    assert transient_retry.retried == 2
+    assert sum(transient_retry.clock.sleeps) <= 2  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("code,raised", [("AccessDeniedException", AwsApiError), ("BackupInProgress", fsx.BusyError),
+                                         ("BadRequest", AwsApiError)])
+def test_non_transient_errors_are_raised_at_once(
+    client: Any, stubber: Stubber, transient_retry: fsx.TransientRetry, code: str, raised: type
+) -> None:
+    transient_retry.budget_seconds = 300
+    client_error(stubber, "create_backup", code)
+    with pytest.raises(raised):
+        fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags=None)
+    assert transient_retry.retried == 0 and transient_retry.clock.sleeps == []  # type: ignore[attr-defined]
+
+
+class _DroppedConnectionClient:
+    """create_backup loses its connection twice (after botocore's retries), then answers."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+
+    def create_backup(self, **request: Any) -> dict[str, Any]:
+        self.tokens.append(request["ClientRequestToken"])
+        if len(self.tokens) <= 2:
+            raise botocore.exceptions.EndpointConnectionError(endpoint_url="https://fsx.us-east-1.amazonaws.com")
+        return {"Backup": make_backup(B1)}
+
+
+def test_connection_errors_are_retried_within_the_budget(transient_retry: fsx.TransientRetry) -> None:
+    transient_retry.budget_seconds = 60
+    flaky = _DroppedConnectionClient()
+    assert fsx.create_backup(flaky, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags=None).backup["BackupId"] == B1
+    assert flaky.tokens == [TOKEN] * 3
+
+
+def test_polls_are_not_retried(client: Any, stubber: Stubber, transient_retry: fsx.TransientRetry) -> None:
+    """A throttled poll is "no news" for this round, not a wait that holds up every other waiter."""
+    transient_retry.budget_seconds = 300
+    client_error(stubber, "describe_backups", "ThrottlingException", expected={"BackupIds": [B1]})
+    with pytest.raises(botocore.exceptions.ClientError):
+        fsx.describe_backups(client, [B1], retry=False)
+    assert transient_retry.retried == 0
+
+
+def test_the_shared_watcher_polls_without_the_transient_retry(
+    client: Any, stubber: Stubber, clock: FakeClock, transient_retry: fsx.TransientRetry
+) -> None:
+    transient_retry.budget_seconds = 300
+    client_error(stubber, "describe_backups", "ThrottlingException", expected={"BackupIds": [B1]})
+    _describe(stubber, make_backup(B1, "AVAILABLE"))
+    runtime = Runtime(clock=clock, sleep=clock.sleep, wait=clock.condition_wait)
+    assert runtime.watcher(client).wait(B1, deadline=clock() + 60)["Lifecycle"] == "AVAILABLE"
+    assert transient_retry.retried == 0 and transient_retry.clock.sleeps == []  # type: ignore[attr-defined]
+
+
+def test_a_storm_longer_than_botocores_attempts_is_outlasted(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch, transient_retry: fsx.TransientRetry
+) -> None:
+    """Real retry machinery: botocore gives up after its 10 attempts; the token makes the 11th safe."""
+    transient_retry.budget_seconds = 60
+    client, _ = _retrying_client(monkeypatch)
+    bodies = _http_answers(client, [(500, {"__type": "InternalServerError", "Message": "oops"})] * 10
+                           + [(200, {"Backup": _wire_backup("CREATING")})])
+    assert fsx.create_backup(client, file_system_id=FS_ID, volume_id=None, token=TOKEN, tags=None).backup["BackupId"] == B1
+    assert len(bodies) == 11 and {b["ClientRequestToken"] for b in bodies} == {TOKEN}
+    assert transient_retry.retried == 1
+
+
+# -------------------------------------------------------------------------------------------------
 # wait_for_backup (fake clock and sleep)
 
 
@@ -480,6 +832,9 @@ class _FlakyConnectionClient:
 
     def __init__(self) -> None:
         self.calls = 0
+
+    def can_paginate(self, _operation: str) -> bool:
+        return False  # pages are followed by hand: one call per page
 
     def describe_backups(self, **_: Any) -> dict[str, Any]:
         self.calls += 1

@@ -36,9 +36,26 @@ from fsx_backup_component import fsx, provider
 from fsx_backup_component.errors import FsxBackupError, InvalidInputError
 from fsx_backup_component.operations import Runtime
 from fsx_backup_component.provider import BackupProvider
-from fsx_backup_component.token import derive_token, generation_key
+from fsx_backup_component.token import delete_token, derive_token, generation_key
 
 B1 = backup_id(1)
+
+
+class RecordingLog:
+    """Stands in for the engine's Log service (provider._ENGINE_LOG)."""
+
+    def __init__(self) -> None:
+        self.infos: list[tuple[str, str]] = []
+        self.warnings: list[tuple[str, str]] = []
+
+    def info(self, urn: str, message: str, *, ephemeral: bool = True) -> None:
+        self.infos.append((urn, message))
+
+    def warn(self, urn: str, message: str) -> None:
+        self.warnings.append((urn, message))
+
+    def flush(self, timeout: float = 5.0) -> None:
+        pass
 
 
 @dataclass
@@ -47,11 +64,13 @@ class Env:
     stubber: Stubber
     clock: FakeClock
     regions: list[Optional[str]] = field(default_factory=list)
+    log: RecordingLog = field(default_factory=RecordingLog)
 
 
 @pytest.fixture
 def env(client: Any, stubber: Stubber, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Env:
     recorded = Env(client, stubber, clock)
+    monkeypatch.setattr(provider, "_ENGINE_LOG", recorded.log)
 
     def client_for(region: Optional[str]) -> Any:
         recorded.regions.append(region)
@@ -78,6 +97,8 @@ def inputs(**overrides: Any) -> dict[str, Any]:
         "region": None,
         "copy_to_regions": None,
         "copy_tags": True,
+        "life": None,  # a state written before lives existed; see the life tests for a nonce
+        "delete_superseded": False,
     }
     base.update(overrides)
     return base
@@ -91,6 +112,12 @@ def failures_of(result: Any) -> list[tuple[str, str]]:
 def expect_lustre(stub: Stubber, **kw: Any) -> None:
     stub.add_response("describe_file_systems", {"FileSystems": [make_file_system(FS_ID, "LUSTRE", **kw)]},
                       expected_params={"FileSystemIds": [FS_ID]})
+
+
+def expect_listing_of(stub: Stubber, fs_id: str, backups: Optional[list[dict[str, Any]]] = None) -> None:
+    """take_backup's first call: the target's live user backups, searched for the token tag."""
+    stub.add_response("describe_backups", {"Backups": list(backups or [])}, expected_params={"Filters": [
+        {"Name": "backup-type", "Values": ["USER_INITIATED"]}, {"Name": "file-system-id", "Values": [fs_id]}]})
 
 
 # -------------------------------------------------------------------------------------------------
@@ -161,7 +188,7 @@ def test_check_of_an_ontap_volume_being_created(env: Env) -> None:
         ({"timeout_seconds": 0}, "timeout_seconds", "must be positive"),
         ({"timeout_seconds": 10**9}, "timeout_seconds", "7 days"),
         ({"region": "mars-1"}, "region", "not an AWS region name"),
-        ({"region": "xx-nowhere-9"}, "region", "not a region where FSx is available"),
+        ({"region": "us-east-1a"}, "region", "not an AWS region name"),
     ],
 )
 def test_check_reports_bad_input_as_check_failures_without_aws_calls(
@@ -270,6 +297,7 @@ def test_create_returns_every_input_and_small_outputs(env: Env) -> None:
     token = derive_token(URN, generation, 0)
     backup = make_backup(B1, "AVAILABLE", tags={"team": "storage", fsx.TOKEN_TAG_KEY: token})
     backup["FileSystem"] = big_file_system_snapshot()
+    expect_listing_of(env.stubber, FS_ID)
     env.stubber.add_response("create_backup", {"Backup": backup}, expected_params={
         "FileSystemId": FS_ID, "ClientRequestToken": token,
         "Tags": [{"Key": "team", "Value": "storage"}, {"Key": fsx.TOKEN_TAG_KEY, "Value": token}]})
@@ -289,12 +317,16 @@ def test_create_returns_every_input_and_small_outputs(env: Env) -> None:
 
 
 def test_create_waits_for_available(env: Env) -> None:
+    expect_listing_of(env.stubber, FS_ID)
+    expect_lustre(env.stubber)  # no user tags: the target's CopyTagsToBackups is read
     env.stubber.add_response("create_backup", {"Backup": make_backup(B1, "CREATING")})
     env.stubber.add_response("describe_backups", {"Backups": [make_backup(B1, "AVAILABLE")]})
     assert BackupProvider().create(inputs(tags=None)).outs["lifecycle"] == "AVAILABLE"
 
 
 def test_create_uses_the_region_input(env: Env) -> None:
+    expect_listing_of(env.stubber, FS_ID)
+    expect_lustre(env.stubber)
     env.stubber.add_response("create_backup", {"Backup": make_backup(B1, "AVAILABLE")})
     BackupProvider().create(inputs(region="eu-central-1", tags=None))
     assert env.regions == ["eu-central-1"]
@@ -319,30 +351,37 @@ def created_outputs(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    "news,changes,replaces",
+    "news,changes,replaces,retargeted",
     [
-        (inputs(), False, []),
-        (inputs(__provider="ZGlmZmVyZW50"), False, []),
-        (inputs(resource_urn=URN + "-renamed"), False, []),
-        (inputs(triggers={}), True, ["triggers"]),
-        (inputs(tags={"team": "storage", "new": "x"}), True, []),
-        (inputs(tags=None), True, []),
-        (inputs(tags=Unknown()), True, []),
-        (inputs(timeout_seconds=60), True, []),
-        (inputs(triggers={"release": "1.3"}), True, ["triggers"]),
-        (inputs(target_file_system_id="fs-0123456789abcdef9"), True, ["target_file_system_id"]),
-        (inputs(target_file_system_id=Unknown()), True, ["target_file_system_id"]),
-        (inputs(target_file_system_id=None, target_volume_id=VOL_ID), True,
-         ["target_file_system_id", "target_volume_id"]),
-        (inputs(region="eu-west-1"), True, ["region"]),
+        (inputs(), False, [], False),
+        (inputs(__provider="ZGlmZmVyZW50"), False, [], False),
+        (inputs(resource_urn=URN + "-renamed"), False, [], False),
+        (inputs(triggers={}), True, ["triggers"], False),
+        (inputs(tags={"team": "storage", "new": "x"}), True, [], False),
+        (inputs(tags=None), True, [], False),
+        (inputs(tags=Unknown()), True, [], False),
+        (inputs(timeout_seconds=60), True, [], False),
+        (inputs(triggers={"release": "1.3"}), True, ["triggers"], False),
+        (inputs(life="nonce-a"), True, [], False),
+        (inputs(delete_superseded=True), True, [], False),
+        # A new target is an update: a backup of the new target, the old one kept (issue 14, A.7).
+        (inputs(target_file_system_id="fs-0123456789abcdef9"), True, [], True),
+        (inputs(target_file_system_id=Unknown()), True, [], True),
+        (inputs(target_file_system_id=None, target_volume_id=VOL_ID), True, [], True),
+        (inputs(region="eu-west-1"), True, [], True),
+        (inputs(target_file_system_id="fs-0123456789abcdef9", triggers={"release": "1.3"}), True, [], True),
     ],
     ids=["same", "provider", "urn", "triggers-emptied", "tags", "tags-removed", "tags-unknown", "timeout",
-         "triggers", "target", "target-unknown", "fs-to-volume", "region"],
+         "triggers", "life", "delete-superseded", "target", "target-unknown", "fs-to-volume", "region",
+         "target-and-triggers"],
 )
-def test_diff(news: dict[str, Any], changes: bool, replaces: list[str]) -> None:
+def test_diff(news: dict[str, Any], changes: bool, replaces: list[str], retargeted: bool) -> None:
     result = BackupProvider().diff(B1, created_outputs(), news)
     assert (result.changes, result.replaces) == (changes, replaces)
     assert result.delete_before_replace is False
+    # A retarget changes which backup the resource holds; anything else keeps it.
+    assert ("backup_id" in result.stables, "backup_arn" in result.stables) == (not retargeted, not retargeted)
+    assert "resource_urn" in result.stables
 
 
 def test_diff_of_no_tags_ignores_tags_fsx_copied_from_the_file_system() -> None:
@@ -476,3 +515,191 @@ def test_check_of_an_existing_backup_looks_the_target_up_again_for_a_new_generat
     env.stubber.add_client_error("describe_file_systems", "FileSystemNotFound", "gone")
     result = BackupProvider().check(inputs(triggers={"v": 1}), inputs(triggers={"v": 2}))
     assert failures_of(result) == [("file_system_id", f"{FS_ID} was not found in region us-east-1")]
+
+
+# -------------------------------------------------------------------------------------------------
+# region names: refuse only what cannot be a region; warn about one botocore does not know (A.8)
+
+
+def test_check_accepts_a_region_of_a_newer_partition(env: Env) -> None:
+    expect_lustre(env.stubber)
+    env.stubber.add_response("describe_data_repository_associations", {"Associations": []})
+    assert failures_of(BackupProvider().check({}, inputs(region="eusc-de-east-1"))) == []
+    assert env.regions == ["eusc-de-east-1"]
+
+
+def test_a_well_formed_region_botocore_does_not_know_is_a_warning_not_a_failure(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fsx, "known_regions", lambda: frozenset({"us-east-1", "us-west-2"}))
+    expect_lustre(env.stubber)
+    env.stubber.add_response("describe_data_repository_associations", {"Associations": []})
+    assert failures_of(BackupProvider().check({}, inputs(region="ap-future-9"))) == []
+    assert env.regions == ["ap-future-9"]  # FSx is asked: its answer, not a guess here
+    (urn, message), = env.log.warnings
+    assert urn == URN and "'ap-future-9'" in message and "botocore" in message
+
+
+def test_a_copy_destination_botocore_does_not_know_is_a_warning(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fsx, "known_regions", lambda: frozenset({"us-east-1", "us-west-2"}))
+    news = inputs(target_file_system_id=Unknown(), copy_to_regions=["us-west-2", "ap-future-9"])
+    assert failures_of(BackupProvider().check({}, news)) == []
+    assert [m for _, m in env.log.warnings if "ap-future-9" in m] and not [
+        m for _, m in env.log.warnings if "us-west-2" in m or "us-east-1" in m]
+
+
+def test_known_regions_make_no_warning(env: Env) -> None:
+    news = inputs(target_file_system_id=Unknown(), copy_to_regions=["us-west-2"])
+    assert failures_of(BackupProvider().check({}, news)) == []
+    assert env.log.warnings == []
+
+
+@pytest.mark.parametrize("region", ["us-east-1\n", "US-EAST-1", "us-east-1a", "us_east_1", " us-east-1", "useast1"])
+def test_what_cannot_be_a_region_is_refused_without_aws_calls(env: Env, region: str) -> None:
+    found = failures_of(BackupProvider().check({}, inputs(region=region)))
+    assert [p for p, _ in found] == ["region"] and "not an AWS region name" in found[0][1]
+
+
+@pytest.mark.parametrize("region", ["us-west-2a", "US-WEST-2", "us-west-2\n"])
+def test_what_cannot_be_a_copy_destination_is_refused(env: Env, region: str) -> None:
+    news = inputs(target_file_system_id=Unknown(), copy_to_regions=[region])
+    assert [p for p, _ in failures_of(BackupProvider().check({}, news))] == ["copy_to_regions"]
+
+
+# -------------------------------------------------------------------------------------------------
+# the life nonce is part of the token; the backup the state holds is `backup_id`
+
+
+def test_create_derives_its_token_from_the_life(env: Env) -> None:
+    """A new life (another nonce) derives other tokens, so a backup kept from an earlier life is
+    never adopted through them."""
+    generation = generation_key(file_system_id=FS_ID, volume_id=None, triggers={"release": "1.2"}, life="nonce-a")
+    token = derive_token(URN, generation, 0)
+    assert token != derive_token(URN, generation_key(file_system_id=FS_ID, volume_id=None,
+                                                     triggers={"release": "1.2"}), 0)
+    expect_listing_of(env.stubber, FS_ID)
+    env.stubber.add_response("create_backup", {"Backup": make_backup(B1, "AVAILABLE")}, expected_params={
+        "FileSystemId": FS_ID, "ClientRequestToken": token,
+        "Tags": [{"Key": "team", "Value": "storage"}, {"Key": fsx.TOKEN_TAG_KEY, "Value": token}]})
+    outs = BackupProvider().create(inputs(life="nonce-a")).outs
+    assert outs["client_request_token"] == token and outs["life"] == "nonce-a"
+
+
+def test_read_delete_and_update_use_the_backup_id_in_state(env: Env) -> None:
+    """After a retarget the resource ID still names the first backup; the state names the current one."""
+    B2 = backup_id(2)
+    state = created_outputs(backup_id=B2, backup_arn=make_backup(B2)["ResourceARN"])
+    env.stubber.add_response("describe_backups", {"Backups": [make_backup(B2, "AVAILABLE", tags={"team": "storage"})]},
+                             expected_params={"BackupIds": [B2]})
+    result = BackupProvider().read(B1, state)
+    assert (result.id, result.outs["backup_id"]) == (B1, B2)
+
+    env.stubber.add_response("describe_backups", {"Backups": [make_backup(B2, "AVAILABLE", tags={"team": "storage"})]},
+                             expected_params={"BackupIds": [B2]})
+    env.stubber.add_response("untag_resource", {}, expected_params={
+        "ResourceARN": make_backup(B2)["ResourceARN"], "TagKeys": ["team"]})
+    env.stubber.add_response("tag_resource", {}, expected_params={
+        "ResourceARN": make_backup(B2)["ResourceARN"], "Tags": [{"Key": "owner", "Value": "me"}]})
+    assert BackupProvider().update(B1, state, inputs(tags={"owner": "me"})).outs["backup_id"] == B2
+
+    env.stubber.add_response("delete_backup", {"BackupId": B2, "Lifecycle": "DELETED"},
+                             expected_params={"BackupId": B2, "ClientRequestToken": delete_token(B2)})
+    BackupProvider().delete(B1, state)
+
+
+# -------------------------------------------------------------------------------------------------
+# a change of target: an update that backs up the new target and keeps the old backup (A.7)
+
+FS_NEW = "fs-0123456789abcdef9"
+B_NEW = backup_id(2)
+C_OLD = backup_id(11)
+
+
+def _old_copy() -> dict[str, Any]:
+    return {"region": "us-west-2", "requested_kms_key_id": None, "backup_id": C_OLD,
+            "backup_arn": f"arn:aws:fsx:us-west-2:123456789012:backup/{C_OLD}", "lifecycle": "AVAILABLE",
+            "kms_key_id": "k"}
+
+
+def expect_new_target_backup(env: Env, news: dict[str, Any], fs_id: str = FS_NEW) -> str:
+    generation = generation_key(file_system_id=fs_id, volume_id=None, triggers=news["triggers"], life=news["life"])
+    token = derive_token(URN, generation, 0)
+    expect_listing_of(env.stubber, fs_id)
+    env.stubber.add_response("create_backup", {"Backup": make_backup(B_NEW, "AVAILABLE", file_system_id=fs_id)},
+                             expected_params={"FileSystemId": fs_id, "ClientRequestToken": token, "Tags": [
+                                 {"Key": "team", "Value": "storage"}, {"Key": fsx.TOKEN_TAG_KEY, "Value": token}]})
+    return token
+
+
+def superseded(arn: str) -> dict[str, Any]:
+    return {"ResourceARN": arn, "Tags": [{"Key": provider.SUPERSEDED_TAG_KEY, "Value": B_NEW}]}
+
+
+def test_a_new_target_is_backed_up_and_the_old_backup_kept_tagged_superseded(env: Env) -> None:
+    olds = created_outputs()
+    news = inputs(target_file_system_id=FS_NEW)
+    token = expect_new_target_backup(env, news)
+    env.stubber.add_response("tag_resource", {}, expected_params=superseded(olds["backup_arn"]))
+    outs = BackupProvider().update(B1, olds, news).outs  # Stubber: no DeleteBackup is queued
+    assert (outs["backup_id"], outs["target_file_system_id"], outs["file_system_id"]) == (B_NEW, FS_NEW, FS_NEW)
+    assert outs["client_request_token"] == token and outs["token_attempt"] == 0
+    assert "__provider" not in outs
+    assert any(B1 in m and provider.SUPERSEDED_TAG_KEY in m and "delete_superseded" in m
+               for _, m in env.log.warnings), env.log.warnings
+
+
+def test_the_old_backups_copies_are_kept_and_tagged_too(env: Env) -> None:
+    olds = created_outputs(copies=[_old_copy()])
+    news = inputs(target_file_system_id=FS_NEW)
+    expect_new_target_backup(env, news)
+    env.stubber.add_response("tag_resource", {}, expected_params=superseded(olds["backup_arn"]))
+    env.stubber.add_response("tag_resource", {}, expected_params=superseded(_old_copy()["backup_arn"]))
+    outs = BackupProvider().update(B1, olds, news).outs
+    assert not outs.get("copies")  # kept in AWS, no longer the resource's: destroy leaves them
+    assert "us-west-2" in env.regions
+
+
+def test_a_superseded_backup_that_cannot_be_tagged_is_kept_with_a_warning(env: Env) -> None:
+    olds = created_outputs()
+    news = inputs(target_file_system_id=FS_NEW)
+    expect_new_target_backup(env, news)
+    env.stubber.add_client_error("tag_resource", "AccessDeniedException", "not allowed")
+    assert BackupProvider().update(B1, olds, news).outs["backup_id"] == B_NEW
+    assert any("could not tag" in m and B1 in m for _, m in env.log.warnings), env.log.warnings
+
+
+def test_delete_superseded_deletes_the_old_backup_and_its_copies_after_the_new_one(env: Env) -> None:
+    olds = created_outputs(copies=[_old_copy()])
+    news = inputs(target_file_system_id=FS_NEW, delete_superseded=True)
+    expect_new_target_backup(env, news)
+    env.stubber.add_response("delete_backup", {"BackupId": C_OLD, "Lifecycle": "DELETED"},
+                             expected_params={"BackupId": C_OLD, "ClientRequestToken": delete_token(C_OLD)})
+    env.stubber.add_response("delete_backup", {"BackupId": B1, "Lifecycle": "DELETED"},
+                             expected_params={"BackupId": B1, "ClientRequestToken": delete_token(B1)})
+    outs = BackupProvider().update(B1, olds, news).outs  # Stubber: no TagResource is queued
+    assert outs["backup_id"] == B_NEW and outs["delete_superseded"] is True
+
+
+def test_a_new_region_backs_up_there_and_tags_the_old_backup_in_its_own_region(env: Env) -> None:
+    olds = created_outputs(resolved_region="us-east-1")
+    news = inputs(region="eu-west-1")
+    expect_new_target_backup(env, news, fs_id=FS_ID)
+    env.stubber.add_response("tag_resource", {}, expected_params=superseded(olds["backup_arn"]))
+    outs = BackupProvider().update(B1, olds, news).outs
+    assert outs["backup_id"] == B_NEW
+    assert env.regions == ["eu-west-1", "us-east-1"]
+
+
+def test_a_failed_backup_of_the_new_target_leaves_the_old_one_untouched(env: Env) -> None:
+    olds = created_outputs()
+    news = inputs(target_file_system_id=FS_NEW, delete_superseded=True)
+    expect_listing_of(env.stubber, FS_NEW)
+    env.stubber.add_client_error("create_backup", "FileSystemNotFound", "no such file system")
+    with pytest.raises(FsxBackupError, match=FS_NEW):
+        BackupProvider().update(B1, olds, news)  # Stubber: no DeleteBackup / TagResource queued
+
+
+def test_a_source_deleted_outside_pulumi_is_still_replaced_not_retargeted() -> None:
+    olds = created_outputs(lifecycle="DELETED")
+    result = BackupProvider().diff(B1, olds, inputs(target_file_system_id=FS_NEW))
+    assert result.replaces == ["lifecycle"]

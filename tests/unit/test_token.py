@@ -130,3 +130,22 @@ def test_delete_token_is_valid_deterministic_and_not_a_create_token(backup: str)
     assert TOKEN_RE.match(token)
     assert token == delete_token(backup)
     assert not token.startswith("fsxb-")
+
+
+def test_the_life_is_part_of_the_generation() -> None:
+    """A new life (a nonce stored in state before the first CreateBackup) derives other tokens, so a
+    backup kept from an earlier life, or made by another stack with an equal URN, is never adopted."""
+    def key(life: Any = None) -> str:
+        return generation_key(file_system_id="fs-1", volume_id=None, triggers={"v": "1"}, life=life)
+
+    assert key("nonce-a") != key("nonce-b")
+    assert key("nonce-a") == key("nonce-a")
+    assert derive_token("urn", key("nonce-a")) != derive_token("urn", key("nonce-b"))
+
+
+def test_states_written_before_lives_keep_their_tokens() -> None:
+    """No life (or an empty one) is the generation key as it was, so existing stacks re-key nothing."""
+    before = '{"file_system_id":"fs-1","triggers":{"v":"1"},"volume_id":null}'
+    assert generation_key(file_system_id="fs-1", volume_id=None, triggers={"v": "1"}) == before
+    assert generation_key(file_system_id="fs-1", volume_id=None, triggers={"v": "1"}, life=None) == before
+    assert generation_key(file_system_id="fs-1", volume_id=None, triggers={"v": "1"}, life="") == before

@@ -7,12 +7,15 @@ milliseconds: every step is gated on an event or an observed state, never on a s
 
 from __future__ import annotations
 
+import json
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Optional
 
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from unit_helpers import FakeClock, backup_id, make_backup
 
@@ -140,6 +143,9 @@ class FakeFsx:
         self.request_sizes: list[int] = []
         self.lock = threading.Lock()
 
+    def can_paginate(self, _operation: str) -> bool:
+        return False  # one page per call: fsx follows NextToken by hand (there is none here)
+
     def describe_backups(self, BackupIds: list[str]) -> dict[str, Any]:  # noqa: N803 - boto3 name
         with self.lock:
             assert len(BackupIds) <= 50
@@ -210,6 +216,69 @@ def test_n_concurrent_waits_make_one_describe_per_round() -> None:
     assert all(harness.results[i]["Lifecycle"] == "AVAILABLE" for i in ids)
     assert harness.watcher.rounds == 3  # not 60 x 3
     assert aws.request_sizes == [50, 10] * 3  # each round: all 60 IDs, in model-sized batches
+
+
+class PagedWire:
+    """DescribeBackups by IDs served at the HTTP layer of a real boto3 client (botocore's paginator,
+    parser and model all run): ``page_size`` backups per page, in a shuffled order, each page but the
+    last with a NextToken, as FSx may answer a look-up by IDs."""
+
+    def __init__(self, client: Any, lifecycles: dict[str, str], page_size: int = 7, seed: int = 14) -> None:
+        self.lifecycles = lifecycles
+        self.page_size = page_size
+        self.random = random.Random(seed)
+        self.requests: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self._orders: dict[tuple[str, ...], list[str]] = {}
+        client.meta.events.register("before-send.fsx.DescribeBackups", self._send)
+
+    def _send(self, request: Any, **_: Any) -> AWSResponse:
+        body = json.loads(request.body)
+        with self.lock:
+            self.requests.append(body)
+            ids = tuple(body["BackupIds"])
+            if "NextToken" not in body:
+                order = list(ids)
+                self.random.shuffle(order)
+                self._orders[ids] = order
+            order = self._orders[ids]
+            start = int(body.get("NextToken", "0"))
+            page = order[start:start + self.page_size]
+            answer: dict[str, Any] = {"Backups": [
+                {"BackupId": i, "Lifecycle": self.lifecycles[i], "Type": "USER_INITIATED", "CreationTime": 1.7e9,
+                 "FileSystem": {"FileSystemId": "fs-0123456789abcdef0"}} for i in page]}
+            if start + self.page_size < len(order):
+                answer["NextToken"] = str(start + self.page_size)
+        headers = {"x-amzn-RequestId": f"req-{len(self.requests)}", "Content-Type": "application/x-amz-json-1.1"}
+        return AWSResponse(request.url, 200, headers, _Raw(json.dumps(answer).encode()))
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
+
+
+def test_the_watchers_describe_of_many_ids_reads_every_page(client: Any) -> None:
+    """60 waits; FSx answers each batch of IDs 7 per page in no particular order. No wait is told its
+    backup was deleted because it was on a later page, and every round still is one describe."""
+    n = 60
+    ids = [backup_id(i) for i in range(n)]
+    wire = PagedWire(client, dict.fromkeys(ids, "CREATING"))
+    harness = Harness(lambda batch: fsx.describe_backups(client, batch, retry=False), n)
+    harness.start_all_registered()
+    harness.next_round()
+    wire.lifecycles.update(dict.fromkeys(ids, "AVAILABLE"))
+    harness.next_round()
+    harness.join()
+    outcomes = {i: r["Lifecycle"] if isinstance(r, dict) else repr(r) for i, r in harness.results.items()}
+    assert outcomes == dict.fromkeys(ids, "AVAILABLE")
+    assert harness.watcher.rounds == 2
+    # Each round: a batch of 50 in 8 pages and a batch of 10 in 2, every page asked by the same IDs.
+    assert len(wire.requests) == 2 * (8 + 2)
+    assert sorted(len(r["BackupIds"]) for r in wire.requests) == sorted([50] * 16 + [10] * 4)
 
 
 def test_fatal_error_reaches_every_waiter() -> None:

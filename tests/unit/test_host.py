@@ -1,0 +1,172 @@
+"""_host.py without a provider host: the thread-pool widening is fail-safe (issue 14, A.4), and the
+engine log carries lasting warnings. Pools here are fakes or a private ThreadPoolExecutor."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from fsx_backup_component import _host
+
+
+@pytest.fixture(autouse=True)
+def fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test is a new host process: the pool has not been widened yet."""
+    monkeypatch.setattr(_host, "_widened", None)
+
+
+class BarePool:
+    """A pool of a future grpc or CPython: a worker limit, none of the internals _prespawn uses."""
+
+    def __init__(self) -> None:
+        self._max_workers = 4
+
+
+class RefusingPool(BarePool):
+    """Has the internals, but cannot start a thread (as when the process is out of threads)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._threads: set[Any] = set()
+
+    def _adjust_thread_count(self) -> None:
+        raise RuntimeError("can't start new thread")
+
+
+@pytest.mark.parametrize("pool_class", [BarePool, RefusingPool])
+def test_a_pool_without_the_expected_internals_is_left_as_it_was_with_one_warning(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], pool_class: type
+) -> None:
+    pool = pool_class()
+    monkeypatch.setattr(_host, "find_host_thread_pools", lambda: [pool])
+    warnings: list[str] = []
+    assert _host.widen_host_thread_pool(64, warn=warnings.append) is None  # no exception
+    assert pool._max_workers == 4
+    assert len(warnings) == 1 and "at most 4" in warnings[0] and "could not widen" in warnings[0]
+    assert warnings[0] in capsys.readouterr().err
+    # Once per process: later calls neither retry nor warn again.
+    assert not _host.widen_host_thread_pool(64, warn=warnings.append)
+    assert len(warnings) == 1 and pool._max_workers == 4
+
+
+def test_no_pool_found_is_one_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_host, "find_host_thread_pools", lambda: [])
+    warnings: list[str] = []
+    assert _host.widen_host_thread_pool(64, warn=warnings.append) is None
+    assert len(warnings) == 1
+
+
+def test_a_failing_search_for_pools_is_one_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> list[Any]:
+        raise AttributeError("module 'grpc._server' has no attribute '_Server'")
+
+    monkeypatch.setattr(_host, "find_host_thread_pools", broken)
+    warnings: list[str] = []
+    assert _host.widen_host_thread_pool(64, warn=warnings.append) is None
+    assert len(warnings) == 1 and "AttributeError" in warnings[0]
+
+
+def test_a_failing_warning_is_not_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_host, "find_host_thread_pools", lambda: [BarePool()])
+
+    def broken_warn(_message: str) -> None:
+        raise ConnectionError("engine gone")
+
+    assert _host.widen_host_thread_pool(64, warn=broken_warn) is None
+
+
+def test_a_real_thread_pool_is_widened_and_its_workers_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = ThreadPoolExecutor(max_workers=4)
+    try:
+        monkeypatch.setattr(_host, "find_host_thread_pools", lambda: [pool])
+        warnings: list[str] = []
+        assert _host.widen_host_thread_pool(12, warn=warnings.append) == 12
+        assert pool._max_workers == 12 and len(pool._threads) == 12 and warnings == []
+        started = threading.Barrier(13)
+        futures = [pool.submit(started.wait, 10) for _ in range(12)]
+        started.wait(10)  # all twelve ran at once: the limit is really 12
+        assert all(f.result(10) is not None for f in futures)
+    finally:
+        pool.shutdown(wait=True)
+
+
+class RecordingLog:
+    def __init__(self) -> None:
+        self.warnings: list[tuple[str, str]] = []
+
+    def warn(self, urn: str, message: str) -> None:
+        self.warnings.append((urn, message))
+
+    def info(self, urn: str, message: str, *, ephemeral: bool = True) -> None:
+        pass
+
+
+def test_the_provider_module_loads_in_a_host_whose_pool_has_other_internals(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before the fix the provider module raised AttributeError at import, and every Check failed."""
+    pool = BarePool()
+    log = RecordingLog()
+    monkeypatch.setattr(_host, "running_in_dynamic_host", lambda: True)
+    monkeypatch.setattr(_host, "find_host_thread_pools", lambda: [pool])
+    monkeypatch.setattr(_host.EngineLog, "from_argv", classmethod(lambda cls, argv=None: log))
+    import fsx_backup_component.provider as installed
+
+    name = "fsx_backup_component._provider_in_a_host"
+    spec = importlib.util.spec_from_file_location(name, installed.__file__)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)
+    spec.loader.exec_module(module)  # the import a host does: must not raise
+    assert module.BackupProvider().check is not None
+    assert pool._max_workers == 4
+    (urn, message), = log.warnings
+    assert "could not widen" in message
+
+
+def test_engine_log_warnings_are_lasting_and_info_is_ephemeral(monkeypatch: pytest.MonkeyPatch) -> None:
+    log = _host.EngineLog("127.0.0.1:1")
+    monkeypatch.setattr(log, "_ensure_sender", lambda: None)  # no engine here: read the queue instead
+    log.warn("urn:x", "kept old backup")
+    log.info("urn:x", "CREATING 10%")
+    assert log._queue.get_nowait() == ("urn:x", "kept old backup", False, "WARNING")
+    assert log._queue.get_nowait() == ("urn:x", "CREATING 10%", True, "INFO")
+
+
+def test_engine_log_without_an_engine_drops_warnings() -> None:
+    log = _host.EngineLog(None)
+    log.warn("urn:x", "nobody listens")
+    assert log._queue.empty() and log._thread is None
+
+
+def test_engine_log_sends_warnings_with_the_warning_severity(monkeypatch: pytest.MonkeyPatch) -> None:
+    import grpc
+    from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
+
+    sent: list[Any] = []
+    both_sent = threading.Event()
+
+    class FakeEngine:
+        def __init__(self, _channel: Any) -> None:
+            pass
+
+        def Log(self, request: Any, timeout: float) -> None:  # noqa: N802 - gRPC method name
+            sent.append(request)
+            if len(sent) == 2:
+                both_sent.set()
+
+    monkeypatch.setattr(grpc, "insecure_channel", lambda address: address)
+    monkeypatch.setattr(engine_pb2_grpc, "EngineStub", FakeEngine)
+    log = _host.EngineLog("127.0.0.1:1")
+    log.warn("urn:x", "kept old backup")
+    log.info("urn:x", "CREATING 10%")
+    assert both_sent.wait(10), sent  # gated on the sender, not on time
+    assert [(r.severity, r.ephemeral, r.message, r.urn) for r in sent] == [
+        (engine_pb2.WARNING, False, "kept old backup", "urn:x"),
+        (engine_pb2.INFO, True, "CREATING 10%", "urn:x"),
+    ]
