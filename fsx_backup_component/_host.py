@@ -69,7 +69,7 @@ def widen_host_thread_pool(
     global _widened
     with _widened_lock:
         if _widened is not None:
-            return _widened
+            return _widened if _widened > 0 else None
         try:
             target = workers or int(os.environ.get(WORKERS_ENV, DEFAULT_HOST_WORKERS))
             pools = find_host_thread_pools()
@@ -79,7 +79,7 @@ def widen_host_thread_pool(
                 _widen(pool, target)
         except Exception as exc:  # noqa: BLE001 - see the docstring: slower, never broken
             _warn_once(SLOWER_WARNING.format(reason=f"{type(exc).__name__}: {exc}"), warn)
-            _widened = 0
+            _widened = -1  # tried once, failed: not again, and no limit to report
             return None
         _widened = target
         return target

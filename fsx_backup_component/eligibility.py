@@ -337,9 +337,9 @@ def check_copy_destinations(
         if region in seen:
             failures.append(Failure(prop, f"{region} is listed twice; one copy per region"))
         seen.add(region)
-        if region not in known_regions or source_region not in known_regions:
-            continue  # newer than the installed botocore: its partition is not known here (warned)
-        if partition_of(region) != partition_of(source_region):
+        # A region newer than the installed botocore has no known partition here (the provider warns).
+        partitions_known = region in known_regions and source_region in known_regions
+        if partitions_known and partition_of(region) != partition_of(source_region):
             failures.append(
                 Failure(
                     prop,

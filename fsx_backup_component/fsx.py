@@ -361,7 +361,7 @@ def list_user_backups(client: Any, *, file_system_id: Optional[str], volume_id: 
     except ClientError as exc:
         if error_code(exc) in ("FileSystemNotFound", "VolumeNotFound"):
             return []
-        raise
+        raise _api_error("DescribeBackups", exc, volume_id or file_system_id or "?") from exc
 
 
 def _live_user_backups(client: Any, filters: list[dict[str, Any]]) -> list[Backup]:
@@ -383,11 +383,14 @@ def find_copy_of(client: Any, source: Backup) -> Optional[Backup]:
         else {"Name": "file-system-id", "Values": [file_system_id or ""]}
     )
     try:
-        backups = _live_user_backups(client, [target_filter])
+        try:
+            backups = _live_user_backups(client, [target_filter])
+        except ClientError as exc:
+            if error_code(exc) not in ("FileSystemNotFound", "VolumeNotFound"):
+                raise
+            backups = _live_user_backups(client, [])
     except ClientError as exc:
-        if error_code(exc) not in ("FileSystemNotFound", "VolumeNotFound"):
-            raise
-        backups = _live_user_backups(client, [])
+        raise _api_error("DescribeBackups", exc, f"copies of {source['BackupId']}") from exc
     for backup in backups:
         if backup.get("SourceBackupId") == source["BackupId"]:
             return backup
@@ -433,6 +436,16 @@ def tags_copied_to_backups(
     """The tags FSx itself would copy to a backup made without Tags (CopyTagsToBackups on the file
     system or volume). The component always sends Tags (the request-token tag is the durable marker
     of every backup), and a request with Tags turns FSx's own copying off, so it copies them here."""
+    try:
+        return _tags_copied_to_backups(client, file_system_id=file_system_id, volume_id=volume_id)
+    except ClientError as exc:
+        operation = "DescribeVolumes" if volume_id else "DescribeFileSystems"
+        raise _api_error(operation, exc, volume_id or file_system_id or "?") from exc
+
+
+def _tags_copied_to_backups(
+    client: Any, *, file_system_id: Optional[str], volume_id: Optional[str]
+) -> dict[str, str]:
     if volume_id:
         item = describe_volumes(client, [volume_id]).get(volume_id)
         config = (item or {}).get("OntapConfiguration") or (item or {}).get("OpenZFSConfiguration") or {}
@@ -448,7 +461,8 @@ def tags_copied_to_backups(
         )
     if not item or not config.get("CopyTagsToBackups"):
         return {}
-    tags = {t["Key"]: t["Value"] for t in item.get("Tags") or []}
+    # `aws:` keys are AWS's own (e.g. aws:cloudformation:stack-name): a request may not set them.
+    tags = {t["Key"]: t["Value"] for t in item.get("Tags") or [] if not t["Key"].lower().startswith("aws:")}
     # The token tag takes one of the 50 places; FSx would have copied at most 50.
     return dict(sorted(tags.items())[: MAX_BACKUP_TAGS - 1])
 

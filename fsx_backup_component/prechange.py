@@ -113,10 +113,10 @@ class PreChangeBackup:
 
     async def _backup(self, args: pulumi.ResourceHookArgs, reason: str) -> None:
         loop = asyncio.get_running_loop()
-        if pulumi.runtime.is_dry_run():
-            await loop.run_in_executor(None, self.check, args)
-            return
         try:
+            if pulumi.runtime.is_dry_run():
+                await loop.run_in_executor(None, self.check, args)
+                return
             backup_id = await loop.run_in_executor(None, self.take, args, reason)
         except TargetNotFoundError:
             if reason != "before-delete":

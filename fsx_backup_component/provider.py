@@ -192,7 +192,8 @@ class BackupProvider(ResourceProvider):
             failures += eligibility.check_copy_destinations(
                 copies, source_region=region, known_regions=fsx.known_regions(), partition_of=fsx.partition_of
             )
-        self._warn_unknown_regions(inputs, [region, *(d["region"] for d in _destinations(copies) if not _unknown(copies))])
+        destinations = [] if _unknown(copies) else [d["region"] for d in _destinations(copies)]
+        self._warn_unknown_regions(inputs, [region, *destinations])
         if not look_up_target:
             return failures
         return failures + self._eligibility_failures(inputs, region)

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from typing import Any, Optional
 
 import boto3
-import botocore.exceptions
 import pytest
 from botocore.stub import Stubber
 from test_operations import expect_delete, fake_runtime
@@ -532,7 +531,7 @@ def test_find_copy_of_a_volume_backup_searches_by_volume_then_region_wide(
 def test_find_copy_of_raises_other_listing_errors(regions: Regions) -> None:
     regions["us-west-2"].add_client_error("describe_backups", "AccessDeniedException", "no",
                                           expected_params={"Filters": [USER_INITIATED, BY_SOURCE_FS]})
-    with pytest.raises(botocore.exceptions.ClientError):
+    with pytest.raises(fsx.AwsApiError, match="DescribeBackups .*AccessDeniedException"):
         fsx.find_copy_of(regions("us-west-2"), make_backup(SOURCE, "AVAILABLE"))
 
 

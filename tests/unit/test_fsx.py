@@ -515,7 +515,7 @@ def test_a_listing_for_a_target_fsx_does_not_know_is_empty(
 
 def test_a_listing_raises_other_errors(client: Any, stubber: Stubber) -> None:
     client_error(stubber, "describe_backups", "AccessDeniedException")
-    with pytest.raises(botocore.exceptions.ClientError):
+    with pytest.raises(fsx.AwsApiError, match=f"DescribeBackups for {FS_ID} failed: AccessDeniedException"):
         fsx.list_user_backups(client, file_system_id=FS_ID, volume_id=None)
 
 
