@@ -121,7 +121,8 @@ CASES: list[Bad] = [
     Bad("timeout-absurd", "`timeout_seconds=10**9` (milliseconds?)", _with(timeout_seconds=10**9), "timeout_seconds", ("more than 604800 (7 days)", "give the deadline in seconds")),
     # -- region -------------------------------------------------------------------------------
     Bad("region-malformed", "`region=\"moon-base\"`", _with(region="moon-base"), "region", ("'moon-base' is not an AWS region name such as us-east-1",)),
-    Bad("region-unknown", "`region=\"xx-nowhere-1\"`", _with(region="xx-nowhere-1"), "region", ("'xx-nowhere-1' is not a region where FSx is available",)),
+    # A well-formed region botocore does not know is a warning, not a refusal (a newer region).
+    Bad("region-zone", "`region=\"us-east-1a\"` (a zone)", _with(region="us-east-1a"), "region", ("'us-east-1a' is not an AWS region name such as us-east-1",)),
     # -- copy_to_regions ----------------------------------------------------------------------
     Bad("copy-other-partition", "`copy_to_regions=[\"cn-north-1\"]`", _with(copy_to_regions=["cn-north-1"]), "copy_to_regions", ("partition aws-cn", "within one partition")),
     Bad("copy-duplicated", "`copy_to_regions=[\"us-west-2\", \"us-west-2\"]`", _with(copy_to_regions=["us-west-2", "us-west-2"]), "copy_to_regions", ("us-west-2 is listed twice", "one copy per region")),

@@ -17,6 +17,7 @@ if __name__ == "__main__":  # rendering from the command line
 import test_bad_input as bad_input  # noqa: E402
 import test_kill_points as kills  # noqa: E402
 import test_service_answers as answers  # noqa: E402
+import test_throttle_storm as storm  # noqa: E402
 import test_transient_faults as faults  # noqa: E402
 from reliability_helpers import BACKUP_SECONDS, TARGET_KINDS  # noqa: E402
 
@@ -125,6 +126,16 @@ def guarantees_table() -> str:
             "preview); ServiceLimitExceeded",
             "2 cases",
             "`(AWS request ID: <uuid>)` in the error, with the code and AWS's message",
+        ),
+        (
+            "A throttling storm costs time, not a failed `up` nor a duplicate",
+            f"{_pct(f.STORM_RATE)} of ALL FSx calls answered ThrottlingException for {f.STORM_SECONDS:g} s "
+            f"(emulator throttle_storm) from the start of `up` of a {f.STORM_STACK_SIZE}-backup stack; and "
+            f"{storm.CALLS} concurrent CreateBackup calls through one client in the same storm, with and "
+            "without the package's own retries",
+            f"1 stack of {f.STORM_STACK_SIZE} backups; {storm.CALLS} calls twice",
+            "every backup AVAILABLE, exactly 1 per target, no orphan; botocore alone (its retry quota "
+            "drained) fails calls, the package's retries carry every one",
         ),
         (
             "The emulator listens on loopback only by default",
