@@ -16,9 +16,18 @@ host process, against the local FSx emulator. See docs/testing.md.
 """
 
 from .cloud import Cloud, CloudResource, EmulatorCloud, InMemoryCloud
-from .engine import DYNAMIC_PREFIX, Harness, HarnessTimeout, RpcFailure, StepError
+from .engine import (
+    DESTROY_NEEDS_RUN_PROGRAM,
+    DYNAMIC_PREFIX,
+    Harness,
+    HarnessTimeout,
+    RpcFailure,
+    StepError,
+    go_duration_seconds,
+)
 from .fake_engine import FakeEngine, LogRecord
 from .host import ProviderHost, provider_environment
+from .properties import PlaintextSecret, is_secret, plain, secret
 from .records import (
     CheckFailure,
     Event,
@@ -34,6 +43,7 @@ __all__ = [
     "CheckFailure",
     "Cloud",
     "CloudResource",
+    "DESTROY_NEEDS_RUN_PROGRAM",
     "DYNAMIC_PREFIX",
     "EmulatorCloud",
     "Event",
@@ -44,6 +54,7 @@ __all__ = [
     "InMemoryCloud",
     "LogRecord",
     "PendingOperation",
+    "PlaintextSecret",
     "ProviderHost",
     "ResourceState",
     "RpcFailure",
@@ -51,5 +62,9 @@ __all__ = [
     "RunResult",
     "StackState",
     "StepError",
+    "go_duration_seconds",
+    "is_secret",
+    "plain",
     "provider_environment",
+    "secret",
 ]

@@ -17,6 +17,26 @@ a state between runs and, like the real one:
   next ``up`` simply redoes the work (a pending create is created again with the same inputs,
   pulumi/pulumi#11599).
 
+Where the real engine is harsh, so is this one (upstream sources: pulumi/pulumi):
+
+* **secrets** (properties.py): the Python host answers Configure with ``acceptSecrets: false``, so
+  the provider gets plain values, and its answers are re-annotated only by the same-name rule
+  (``annotateSecrets``, pkg/resource/plugin/provider_plugin.go) plus ``additionalSecretOutputs``
+  (pkg/resource/deploy/step_executor.go). State holds secrets wrapped exactly where that rule puts
+  them; ``Harness.plaintext_secrets()`` lists every secret's plain text stored anywhere else;
+* **``up`` previews first** (pkg/backend/apply.go ``PreviewThenPromptThenExecute``) unless
+  ``skip_preview=True``; a failed preview fails the ``up`` before anything changes;
+* **``destroy`` without ``run_program``** is refused when any resource has delete hooks
+  (pkg/engine/destroy.go, pulumi/pulumi#19933);
+* **``.get()`` reads** run in previews too (pkg/resource/deploy/step.go ``ReadStep.Apply``), so their
+  ID and outputs are known there; read resources are *external*: never deleted, only forgotten;
+* **custom timeouts**: parsed like source_eval.go ``generateTimeoutInSeconds`` (Go durations; an
+  unparsable one fails the registration) and sent, in seconds, as the ``timeout`` of Create/Update
+  (new state) and Delete/refresh Read (old state), as step.go does. Nothing enforces them: the engine
+  sets no deadline of its own on the provider call and the Python host drops ``timeout``
+  (pulumi/dynamic/__main__.py), so a dynamic resource's customTimeouts change nothing; only the
+  harness's own ``rpc_timeout`` bounds a call, to keep a hung test from hanging the suite.
+
 Everything is time-bounded: each RPC (``rpc_timeout``), each hook, each whole run (``run_timeout``).
 """
 
@@ -27,6 +47,7 @@ import contextlib
 import gc
 import hashlib
 import os
+import re
 import runpy
 import secrets
 import sys
@@ -47,6 +68,18 @@ from pulumi.runtime.proto import callback_pb2, callback_pb2_grpc, provider_pb2, 
 from .cloud import Cloud, CloudResource, EmulatorCloud, InMemoryCloud
 from .fake_engine import FakeEngine
 from .host import ProviderHost, provider_environment
+from .properties import (
+    PlaintextSecret,
+    annotate_secrets,
+    decode,
+    encode,
+    find_plaintext,
+    plain,
+    secret,
+    secret_strings,
+    step_secret_outputs,
+    top_level_secret_keys,
+)
 from .records import (
     CheckFailure,
     EventLog,
@@ -58,6 +91,8 @@ from .records import (
 )
 
 DYNAMIC_PREFIX = "pulumi-python:dynamic"
+# pkg/engine/destroy.go (pulumi/pulumi#19933): the error of a plain `pulumi destroy` when delete hooks exist.
+DESTROY_NEEDS_RUN_PROGRAM = "You must run with the `--run-program` flag to use delete hooks during destroy."
 STACK_TYPE = "pulumi:pulumi:Stack"
 HOOK_TYPES = ("before_create", "after_create", "before_update", "after_update", "before_delete", "after_delete")
 
@@ -84,35 +119,17 @@ class HarnessTimeout(AssertionError):
 # property helpers
 
 
-def plain(value: Any) -> Any:
-    """``value`` with every secret unwrapped (the engine sends plain values to a provider that, like
-    the Python dynamic host, answers Configure with acceptSecrets=false)."""
-    if rpc.is_rpc_secret(value):
-        return plain(rpc.unwrap_rpc_secret(value))
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
 def from_struct(struct: struct_pb2.Struct) -> tuple[dict[str, Any], set[str]]:
     """Decode a properties Struct: (plain values with Unknown instances kept, top-level secret keys)."""
-    decoded = rpc.deserialize_properties(struct, keep_unknowns=True)
-    secret_keys = {k for k, v in decoded.items() if rpc.is_rpc_secret(v)}
-    return plain(decoded), secret_keys
+    decoded = decode(struct)
+    return plain(decoded), top_level_secret_keys(decoded)
 
 
 def to_struct(props: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> struct_pb2.Struct:
-    """Encode properties the way the SDK does (``rpc.serialize_properties``); Unknown -> the unknown
-    sentinel; ``secret_keys`` re-wrapped as secrets."""
+    """Encode properties in wire form (properties.py: secret wrappers anywhere) the way the SDK does
+    (``rpc.serialize_properties``); Unknown -> the unknown sentinel; ``secret_keys`` wrapped too."""
     wanted = set(secret_keys)
-    values = {k: (rpc.wrap_rpc_secret(v) if k in wanted else v) for k, v in props.items()}
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(rpc.serialize_properties(values, {}))
-    finally:
-        loop.close()
+    return encode({k: (secret(v) if k in wanted else v) for k, v in props.items()})
 
 
 def has_unknowns(value: Any) -> bool:
@@ -123,6 +140,31 @@ def has_unknowns(value: Any) -> bool:
     if isinstance(value, list):
         return any(has_unknowns(v) for v in value)
     return False
+
+
+_GO_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_GO_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+
+
+def go_duration_seconds(text: str) -> float:
+    """Go's ``time.ParseDuration`` in seconds: what source_eval.go ``generateTimeoutInSeconds`` does
+    with a ``customTimeouts`` string ("5m", "1h30m", "1.5s"; no "d"). ValueError with the engine's
+    message when it cannot be parsed."""
+    rest, sign = text, 1.0
+    if rest[:1] in "+-" and rest:
+        sign, rest = (-1.0 if rest[0] == "-" else 1.0), rest[1:]
+    if rest == "0":
+        return 0.0
+    total, pos = 0.0, 0
+    while pos < len(rest):
+        match = _GO_DURATION_PART.match(rest, pos)
+        if match is None:
+            break
+        total += float(match.group(1)) * _GO_DURATION_UNITS[match.group(2)]
+        pos = match.end()
+    if not rest or pos != len(rest):
+        raise ValueError(f"unable to parse customTimeout Value {text}")
+    return sign * total
 
 
 def _message_dict(message: Any) -> dict[str, Any]:
@@ -149,7 +191,7 @@ class _Registration:
     type: str
     name: str
     custom: bool
-    inputs: dict[str, Any]
+    inputs: dict[str, Any]  # wire form: secrets wrapped where the program put them
     secret_keys: set[str]
     parent: str
     dependencies: list[str]
@@ -157,6 +199,9 @@ class _Registration:
     delete_before_replace: bool
     retain_on_delete: bool
     replace_on_changes: list[str]
+    additional_secret_outputs: list[str] = field(default_factory=list)
+    custom_timeout_strings: dict[str, str] = field(default_factory=dict)  # as the SDK sent them ("5m")
+    custom_timeouts: dict[str, float] = field(default_factory=dict)  # parsed by the engine: seconds
 
 
 @dataclass
@@ -175,6 +220,7 @@ class _Run:
     idle: threading.Condition = field(default_factory=threading.Condition)
     stack_urn: str = ""
     end_of_run_done: bool = False
+    accept_secrets: bool = False  # the provider's ConfigureResponse.acceptSecrets
 
     @property
     def preview(self) -> bool:
@@ -193,6 +239,8 @@ class Harness:
     ``"<project>:file_system_id"``), namespaced ones stay (``"aws:region"``).
     ``emulator``: an FsxEmulator; sets AWS_ENDPOINT_URL_FSX and the default cloud (EmulatorCloud).
     ``parallel``: like ``pulumi up --parallel``: resource operations in flight at once.
+    ``skip_preview``: the default of ``up(skip_preview=...)`` (``pulumi up --skip-preview``); by
+    default every ``up`` runs a preview pass first, as the CLI does.
     """
 
     def __init__(
@@ -215,6 +263,7 @@ class Harness:
         invoke: Optional[InvokeHandler] = None,
         cwd: Optional[Path] = None,
         python: str = sys.executable,
+        skip_preview: bool = False,
     ) -> None:
         self.program = program
         self.emulator = emulator
@@ -228,6 +277,10 @@ class Harness:
         for key, value in (config or {}).items():
             self.set_config(key, value)
         self.secret_config_keys = {self._config_key(k) for k in secret_config_keys}
+        self.skip_preview = skip_preview
+        # The plain text of every value that was secret in an input, a registered output or the
+        # config: what plaintext_secrets() looks for in the stored state.
+        self._secret_texts: set[str] = set()
         self.extra_env: dict[str, Optional[str]] = dict(env or {})
         self.parallel = parallel
         self.rpc_timeout = rpc_timeout
@@ -259,6 +312,7 @@ class Harness:
         self._closed = False
         self._observed_counter: Any = None
         self._parallel_slots = threading.BoundedSemaphore(max(1, parallel))
+        self._in_up_preview = False
 
     # -- configuration -----------------------------------------------------------------------
 
@@ -279,9 +333,51 @@ class Harness:
         """Check and Diff only; unknowns where the engine would have them. Nothing is changed."""
         return self._run_program("preview", program)
 
-    def up(self, program: Optional[Program] = None) -> RunResult:
-        """Check -> Diff -> Create / Update / Replace; end-of-run deletes (replaced, removed)."""
-        return self._run_program("up", program)
+    def up(self, program: Optional[Program] = None, *, skip_preview: Optional[bool] = None) -> RunResult:
+        """``pulumi up``: a preview pass first (a whole ``preview()``: Check with the unknowns a
+        preview has, Diff, ``.get()`` reads, nothing created), then Check -> Diff -> Create / Update /
+        Replace and the end-of-run deletes (replaced, removed).
+
+        As the CLI (pkg/backend/apply.go ``PreviewThenPromptThenExecute``): the preview runs unless
+        ``skip_preview=True`` (``--skip-preview``; default: the harness's ``skip_preview``), and a
+        failed preview fails the ``up`` before anything is changed. The result describes the update
+        itself; ``result.preview_result`` is the preview pass's (its RPCs, ops, warnings). When the
+        preview failed, the returned ``up`` result carries the preview's errors, no ops and no RPCs."""
+        skip = self.skip_preview if skip_preview is None else skip_preview
+        preview: Optional[RunResult] = None
+        if not skip:
+            preview = self._preview_pass(program)
+            if not preview.ok:
+                run = self._begin("up")
+                try:
+                    run.result.errors.update(preview.errors)
+                    run.result.check_failures.update(preview.check_failures)
+                    run.result.program_error = preview.program_error
+                    run.result.warnings.append(
+                        f"the preview pass (run #{preview.number}) failed: the update was not started"
+                    )
+                    self.events.add(run.number, "warning", "preview-failed", preview_run=preview.number)
+                finally:
+                    self._end(run)
+                run.result.preview_result = preview
+                return run.result
+        result = self._run_program("up", program)
+        result.preview_result = preview
+        return result
+
+    def _preview_pass(self, program: Optional[Program]) -> RunResult:
+        """The preview pass of an ``up``. Kill triggers armed before the ``up`` aim at the update:
+        they are held during this pass (``kill_on_emulator_call`` counts only the update's calls)."""
+        counter = self._observed_counter
+        self._in_up_preview = True
+        if counter is not None:
+            counter.pause(self.emulator.calls)
+        try:
+            return self._run_program("preview", program)
+        finally:
+            self._in_up_preview = False
+            if counter is not None:
+                counter.resume(self.emulator.calls)
 
     def refresh(self) -> RunResult:
         """Read every resource; an empty ID from a dynamic Read removes it from state."""
@@ -296,16 +392,42 @@ class Harness:
 
     def destroy(self, program: Optional[Program] = None, run_program: bool = False) -> RunResult:
         """Delete everything in reverse dependency order. ``run_program=True`` (``--run-program``)
-        runs the program first so delete hooks can be served; resources are not updated."""
+        runs the program first so delete hooks can be served; resources are not updated.
+
+        Without ``run_program``, a stack in which any resource has ``before_delete``/``after_delete``
+        hooks is refused with the engine's messages and nothing is deleted (pulumi/pulumi#19933, 3.182:
+        pkg/engine/destroy.go ``newDestroySource``/``getDeleteHooks``)."""
         if run_program:
             return self._run_program("destroy", program)
         run = self._begin("destroy")
         try:
-            self._clear_pending(run)
-            self._destroy_all(run)
+            refused = self._delete_hooks_in_state()
+            if refused:
+                for urn, names in refused.items():
+                    run.result.errors[urn] = (
+                        "Resource has delete hooks registered, but the program is not running. Hooks: "
+                        + ", ".join(names)
+                    )
+                run.result.program_error = DESTROY_NEEDS_RUN_PROGRAM
+                self.events.add(run.number, "warning", "destroy-refused", hooks=refused)
+            else:
+                self._clear_pending(run)
+                self._destroy_all(run)
         finally:
             self._end(run)
         return run.result
+
+    def _delete_hooks_in_state(self) -> dict[str, list[str]]:
+        """getDeleteHooks of pkg/engine/destroy.go: every resource of the snapshot (pending deletes
+        included) with before_delete/after_delete hooks -> the hook names."""
+        with self._state_lock:
+            entries = list(self.state.resources.values()) + list(self.state.pending_deletes)
+        found: dict[str, list[str]] = {}
+        for res in entries:
+            names = list(res.hooks.get("before_delete") or []) + list(res.hooks.get("after_delete") or [])
+            if names:
+                found.setdefault(res.urn, []).extend(names)
+        return found
 
     # -- interruption ------------------------------------------------------------------------
 
@@ -332,7 +454,7 @@ class Harness:
         def watch() -> None:
             while not stop.is_set() and not self._closed and time.monotonic() < deadline:
                 try:
-                    if self._current is not None and predicate():
+                    if self._current is not None and not self._in_up_preview and predicate():
                         self.kill_provider()
                         return
                 except Exception as exc:  # noqa: BLE001 - a broken predicate must not kill silently
@@ -394,6 +516,37 @@ class Harness:
 
     def dynamic_urns(self) -> list[str]:
         return [u for u, r in self.state.resources.items() if r.dynamic]
+
+    def secret_values(self) -> set[str]:
+        """The plain text of every string that was secret in any input a program registered (or
+        read with ``.get()``), or in the secret config. (Not registered outputs: a component may
+        rightly make a whole output secret, e.g. all of ``copies``, whose parts are plain elsewhere.)"""
+        import json
+
+        texts = set(self._secret_texts)
+        for key in self.secret_config_keys:
+            value = self.config.get(key)
+            if value is None:
+                continue
+            texts.add(value if isinstance(value, str) else json.dumps(value))
+            if not isinstance(value, str):
+                texts |= set(secret_strings(secret(value)))
+        return texts
+
+    def plaintext_secrets(self, min_length: int = 4) -> list[PlaintextSecret]:
+        """Every place in the stored state where the plain text of a secret value
+        (``secret_values()``) appears outside a secret wrapper: equal to a string, inside a longer
+        one, or as a map key, at any depth of the inputs and outputs of every resource (components,
+        pending deletes and pending operations included) and of the stack outputs. What a checkpoint
+        would hold unencrypted. Secrets shorter than ``min_length`` characters are not looked for."""
+        with self._state_lock:
+            places: list[tuple[str, str, Mapping[str, Any]]] = []
+            for res in list(self.state.resources.values()) + list(self.state.pending_deletes):
+                places += [(res.urn, "inputs", res.inputs), (res.urn, "outputs", res.outputs)]
+            for pending in self.state.pending_operations.values():
+                places.append((f"<pending {pending.operation}> {pending.urn}", "inputs", pending.inputs))
+            places.append(("<stack outputs>", "outputs", self.state.outputs))
+        return find_plaintext(self.secret_values(), places, min_length=min_length)
 
     # =========================================================================================
     # runs
@@ -509,6 +662,7 @@ class Harness:
             lambda _loop, context: run.result.warnings.append(f"asyncio: {context.get('message')}")
         )
         added_path: Optional[str] = None
+        _unwind_sdk_pickler_patches()
         try:
             set_all_config(self._config_strings(), sorted(self.secret_config_keys))
             mocks = HarnessMocks(self, run)
@@ -570,11 +724,13 @@ class Harness:
         try:
             with run.lock:
                 run.registered.add(reg.urn)
+            self._note_secrets(reg.inputs)
             if run.program_mode == "destroy":
                 old = self.state.resources.get(reg.urn)
                 return (old.id, old.outputs) if old is not None else ("", {})
             with self._semaphore(run):
                 try:
+                    self._parse_custom_timeouts(reg)
                     if not reg.custom:
                         return self._step_component(run, reg)
                     if reg.type.startswith(DYNAMIC_PREFIX):
@@ -590,12 +746,82 @@ class Harness:
                 run.inflight -= 1
                 run.idle.notify_all()
 
+    @staticmethod
+    def _parse_custom_timeouts(reg: _Registration) -> None:
+        """source_eval.go: each customTimeouts string -> seconds (``time.ParseDuration``); a string
+        it cannot parse fails the registration. The seconds go, unenforced, into the requests'
+        ``timeout`` (step.go); see "custom timeouts" in the module docstring."""
+        try:
+            reg.custom_timeouts = {k: go_duration_seconds(v) for k, v in reg.custom_timeout_strings.items()}
+        except ValueError as exc:
+            raise StepError(str(exc)) from None
+
+    def read_resource(self, run: _Run, reg: _Registration, id_: str) -> tuple[str, dict[str, Any]]:
+        """One ReadResource (``X.get(name, id)``): the read step runs in previews too (step.go
+        ReadStep.Apply: "Unlike most steps, Read steps run during previews"), so the ID and outputs
+        are known there; only an unknown ID skips it (outputs empty). The result is stored as an
+        *external* resource: never deleted, only forgotten."""
+        with run.idle:
+            run.inflight += 1
+        try:
+            with run.lock:
+                run.registered.add(reg.urn)
+            self._note_secrets(reg.inputs)
+            with self._semaphore(run):
+                try:
+                    return self._step_read(run, reg, id_)
+                except StepError as exc:
+                    run.failed = True
+                    run.result.errors.setdefault(reg.urn, str(exc))
+                    self.events.add(run.number, "op", "failed", urn=reg.urn, error=str(exc))
+                    raise
+        finally:
+            with run.idle:
+                run.inflight -= 1
+                run.idle.notify_all()
+
+    def _step_read(self, run: _Run, reg: _Registration, id_: str) -> tuple[str, dict[str, Any]]:
+        urn = reg.urn
+        if not id_ or id_ == rpc.UNKNOWN:
+            self._record_op(run, urn, "read", unknown_id=True)
+            return id_, {}
+        self.events.add(run.number, "op", "read", "start", urn=urn, id=id_)
+        new_id = id_
+        if reg.type.startswith(DYNAMIC_PREFIX):
+            # "the only data we have at this point is inputs": sent as both state and inputs.
+            request = provider_pb2.ReadRequest(
+                id=id_, urn=urn, name=reg.name, type=reg.type, properties=self._for_provider(run, reg.inputs),
+                inputs=self._for_provider(run, reg.inputs), timeout=0.0,
+            )
+            response = self._rpc(run, "Read", urn, request)
+            outputs = self._from_provider(run, response.properties, reg.inputs)
+            new_id = response.id or id_
+        else:
+            reader = getattr(self.cloud, "read_external", None)
+            found = (
+                self._cloud_call(lambda: reader(reg.type, id_, plain(reg.inputs)), urn, "read")
+                if reader is not None
+                else {**plain(reg.inputs), "id": id_}
+            )
+            if found is None:
+                raise StepError(f"resource '{id_}' does not exist")
+            outputs = dict(found)
+            annotate_secrets(outputs, reg.inputs)
+        outputs = self._step_secrets(run, reg, outputs, reg.inputs)
+        if not run.preview and run.program_mode != "destroy":
+            with self._state_lock:
+                self._store(reg, new_id, outputs)
+                self.state.resources[urn].external = True
+        self._record_op(run, urn, "read", id=new_id)
+        return new_id, outputs
+
     def _semaphore(self, run: _Run) -> threading.BoundedSemaphore:
         return self._parallel_slots
 
     def _record_op(self, run: _Run, urn: str, op: str, **detail: Any) -> None:
+        # A preview performs nothing: its ops are logged as planned ("plan"), not done ("end").
         run.result.ops[urn] = op
-        self.events.add(run.number, "op", op, "end", urn=urn, **detail)
+        self.events.add(run.number, "op", op, "plan" if run.preview else "end", urn=urn, **detail)
 
     def _skip_if_failed(self, run: _Run, urn: str) -> None:
         # Like the engine: after a failed step, no new change is started (in-flight ones finish).
@@ -609,9 +835,56 @@ class Harness:
         old = self.state.resources.get(reg.urn)
         op = "same" if old is not None else "create"
         if not run.preview:
-            self._store(reg, "", {})
+            # Outputs arrive with RegisterResourceOutputs (register_outputs), stored as given.
+            self._store(reg, "", dict(old.outputs) if old is not None else {})
         self._record_op(run, reg.urn, op)
         return "", {}
+
+    def register_outputs(self, run: _Run, urn: str, outputs: dict[str, Any]) -> None:
+        """RegisterResourceOutputs: a component's (or the stack's) outputs, stored with the
+        secretness the program gave them (wire form). Preview stores nothing."""
+        is_stack = urn == run.stack_urn or urn.split("::")[2] == STACK_TYPE
+        if is_stack:
+            run.result.stack_outputs.update(plain(outputs))
+        else:
+            run.result.outputs[urn] = plain(outputs)
+        if run.preview or run.program_mode == "destroy":
+            return
+        with self._state_lock:
+            if is_stack:
+                self.state.outputs = dict(outputs)
+            elif urn in self.state.resources:
+                self.state.resources[urn].outputs = dict(outputs)
+
+    # -- secrets ----------------------------------------------------------------------------------
+
+    def _note_secrets(self, props: Mapping[str, Any]) -> None:
+        texts = set(secret_strings(dict(props)))
+        if texts:
+            with self._state_lock:
+                self._secret_texts |= texts
+
+    def _for_provider(self, run: _Run, props: Mapping[str, Any]) -> struct_pb2.Struct:
+        """Properties as the engine marshals them for the provider: ``KeepSecrets:
+        protocol.acceptSecrets`` (false for the Python dynamic host: secrets sent as plain values)."""
+        self._provider(run)  # configured first: the protocol comes from its ConfigureResponse
+        return encode(props if run.accept_secrets else plain(props))
+
+    def _from_provider(self, run: _Run, struct: struct_pb2.Struct, ins: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+        """A provider's answer, re-annotated as the engine does when the provider does not accept
+        secrets: ``annotateSecrets(outs, ins)`` (same-name keys only)."""
+        outs = decode(struct)
+        if not run.accept_secrets:
+            annotate_secrets(outs, ins)
+        return outs
+
+    def _step_secrets(self, run: _Run, reg: _Registration, outputs: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """step_executor.go: additionalSecretOutputs, then outputs whose same-named input is secret."""
+        outputs = dict(outputs)
+        for warning in step_secret_outputs(outputs, inputs, reg.additional_secret_outputs):
+            if warning not in " ".join(run.result.warnings):
+                run.result.warnings.append(f"{reg.urn}: {warning}")
+        return outputs
 
     # -- dynamic resources (the real provider process) ------------------------------------------
 
@@ -630,25 +903,28 @@ class Harness:
                 op = "same"
             elif diff["changes"] == "DIFF_UNKNOWN":
                 # The engine diffs old and new inputs itself (``__provider`` included).
-                op = "update" if _changed_keys(old.inputs, checked) else "same"
+                op = "update" if _changed_keys(plain(old.inputs), plain(checked)) else "same"
             else:
                 op = "replace" if diff["replaces"] else "update"
-            forced = set(reg.replace_on_changes) & set(_changed_keys(old.inputs, checked))
+            forced = set(reg.replace_on_changes) & set(_changed_keys(plain(old.inputs), plain(checked)))
             if op == "update" and (forced or "*" in reg.replace_on_changes):
                 op = "replace"
 
         if run.preview:
             self._record_op(run, urn, op, **diff_detail)
             if op == "same":
-                return old.id, old.outputs  # type: ignore[union-attr]
-            # Legacy preview (the Python host does not support preview): outputs = checked inputs.
-            return ("" if op in ("create", "replace") else old.id), checked  # type: ignore[union-attr]
+                return old.id, self._step_secrets(run, reg, old.outputs, checked)  # type: ignore[union-attr]
+            # Legacy preview (the Python host does not support preview: provider_plugin.go Create/Update
+            # with req.Preview and !supportsPreview): outputs = the checked inputs.
+            id_ = "" if op in ("create", "replace") else old.id  # type: ignore[union-attr]
+            return id_, self._step_secrets(run, reg, checked, checked)
 
         if op == "same":
             assert old is not None
-            self._store(reg, old.id, old.outputs, inputs=checked)
+            outputs = self._step_secrets(run, reg, old.outputs, checked)
+            self._store(reg, old.id, outputs, inputs=checked)
             self._record_op(run, urn, "same")
-            return old.id, old.outputs
+            return old.id, outputs
 
         self._skip_if_failed(run, urn)
         if op == "create":
@@ -664,7 +940,7 @@ class Harness:
             self._hooks(run, reg.hooks, "before_update", urn, old.id, reg, old=old, new_inputs=checked)
             outputs = self._update(run, reg, old, checked)
             self._store(reg, old.id, outputs, inputs=checked)
-            self._record_op(run, urn, "update", changed=_changed_keys(old.inputs, checked))
+            self._record_op(run, urn, "update", changed=_changed_keys(plain(old.inputs), plain(checked)))
             self._hooks(
                 run, reg.hooks, "after_update", urn, old.id, reg, old=old, new_inputs=checked, new_outputs=outputs
             )
@@ -685,10 +961,12 @@ class Harness:
         return id_, outputs
 
     def _check(self, run: _Run, reg: _Registration, olds: dict[str, Any]) -> dict[str, Any]:
+        """Check; the checked inputs get the secretness of the program's same-named inputs
+        (provider_plugin.go Check: ``annotateSecrets(inputs, req.News)``)."""
         seed = hashlib.sha256(reg.urn.encode()).digest()
         request = provider_pb2.CheckRequest(
-            urn=reg.urn, name=reg.name, type=reg.type, olds=to_struct(olds), news=to_struct(reg.inputs),
-            randomSeed=seed,
+            urn=reg.urn, name=reg.name, type=reg.type, olds=self._for_provider(run, olds),
+            news=self._for_provider(run, reg.inputs), randomSeed=seed,
         )
         response = self._rpc(run, "Check", reg.urn, request)
         failures = [CheckFailure(f.property, f.reason) for f in response.failures]
@@ -697,13 +975,12 @@ class Harness:
             raise StepError(
                 "; ".join(f"{reg.type} resource '{reg.name}': property {f.property}: {f.reason}" for f in failures)
             )
-        checked, _ = from_struct(response.inputs)
-        return checked
+        return self._from_provider(run, response.inputs, reg.inputs)
 
     def _diff(self, run: _Run, reg: _Registration, old: ResourceState, news: dict[str, Any]) -> dict[str, Any]:
         request = provider_pb2.DiffRequest(
-            id=old.id, urn=reg.urn, name=reg.name, type=reg.type, olds=to_struct(old.outputs), news=to_struct(news),
-            old_inputs=to_struct(old.inputs),
+            id=old.id, urn=reg.urn, name=reg.name, type=reg.type, olds=self._for_provider(run, old.outputs),
+            news=self._for_provider(run, news), old_inputs=self._for_provider(run, old.inputs),
         )
         response = self._rpc(run, "Diff", reg.urn, request)
         return {
@@ -713,21 +990,26 @@ class Harness:
         }
 
     def _create(self, run: _Run, reg: _Registration, checked: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Create; outputs annotated from the checked inputs (``annotateSecrets(outs, req.Properties)``),
+        then the step's secret rules. ``timeout``: the resource's customTimeouts.create in seconds, as
+        step.go sends it; nothing enforces it (module docstring)."""
         request = provider_pb2.CreateRequest(
-            urn=reg.urn, name=reg.name, type=reg.type, properties=to_struct(checked), timeout=0, preview=False
+            urn=reg.urn, name=reg.name, type=reg.type, properties=self._for_provider(run, checked),
+            timeout=reg.custom_timeouts.get("create", 0.0), preview=False,
         )
         response = self._journaled_rpc(run, "Create", reg.urn, reg.type, "creating", checked, request)
-        outputs, _ = from_struct(response.properties)
-        return response.id, outputs
+        outputs = self._from_provider(run, response.properties, checked)
+        return response.id, self._step_secrets(run, reg, outputs, checked)
 
     def _update(self, run: _Run, reg: _Registration, old: ResourceState, news: dict[str, Any]) -> dict[str, Any]:
         request = provider_pb2.UpdateRequest(
-            id=old.id, urn=reg.urn, name=reg.name, type=reg.type, olds=to_struct(old.outputs), news=to_struct(news),
-            old_inputs=to_struct(old.inputs), timeout=0, preview=False,
+            id=old.id, urn=reg.urn, name=reg.name, type=reg.type, olds=self._for_provider(run, old.outputs),
+            news=self._for_provider(run, news), old_inputs=self._for_provider(run, old.inputs),
+            timeout=reg.custom_timeouts.get("update", 0.0), preview=False,
         )
         response = self._journaled_rpc(run, "Update", reg.urn, reg.type, "updating", news, request)
-        outputs, _ = from_struct(response.properties)
-        return outputs
+        outputs = self._from_provider(run, response.properties, news)
+        return self._step_secrets(run, reg, outputs, news)
 
     def _journaled_rpc(
         self, run: _Run, method: str, urn: str, type_: str, operation: str, inputs: dict[str, Any], request: Any
@@ -772,15 +1054,22 @@ class Harness:
             self.events.add(
                 run.number, "provider", "started", pid=host.pid, startup_seconds=host.ready_at - host.started_at
             )
+            # As provider_plugin.go Configure sends it to the default provider of the
+            # `pulumi-python` package (deploy/target.go GetPackageConfig: a dynamic provider gets the
+            # whole stack config, namespaced keys kept, secret config values as secrets).
+            config = self._config_strings()
             request = provider_pb2.ConfigureRequest(
-                variables=self._config_strings(),
-                args=to_struct(self._config_strings()),
+                type="pulumi:providers:pulumi-python",
+                variables={f"pulumi-python:config:{k}": v for k, v in config.items()},
+                args=to_struct(config, self.secret_config_keys),
                 acceptSecrets=True,
                 acceptResources=True,
                 sends_old_inputs=True,
                 sends_old_inputs_to_delete=True,
             )
-            self._rpc(run, "Configure", "", request, host=host)
+            response = self._rpc(run, "Configure", "", request, host=host)
+            # The protocol of every later call (the Python host answers acceptSecrets=false).
+            run.accept_secrets = bool(response.acceptSecrets)
             return host
 
     def _rpc(self, run: _Run, method: str, urn: str, request: Any, host: Optional[ProviderHost] = None) -> Any:
@@ -818,7 +1107,7 @@ class Harness:
         if old is None:
             op, changed = "create", []
         else:
-            changed = _changed_keys(old.inputs, reg.inputs)
+            changed = _changed_keys(plain(old.inputs), plain(reg.inputs))
             replace_keys = set(self.cloud.replace_keys(reg.type)) | set(reg.replace_on_changes)
             if not changed:
                 op = "same"
@@ -830,22 +1119,24 @@ class Harness:
         if run.preview:
             self._record_op(run, urn, op, changed=changed)
             if op == "same":
-                return old.id, old.outputs  # type: ignore[union-attr]
+                return old.id, self._step_secrets(run, reg, old.outputs, reg.inputs)  # type: ignore[union-attr]
             if op == "update":
-                return old.id, {**old.outputs, **reg.inputs}  # type: ignore[union-attr]
-            return "", dict(reg.inputs)
+                return old.id, self._step_secrets(run, reg, {**old.outputs, **reg.inputs}, reg.inputs)  # type: ignore[union-attr]
+            return "", self._step_secrets(run, reg, dict(reg.inputs), reg.inputs)
 
         if op == "same":
             assert old is not None
-            self._store(reg, old.id, old.outputs)
+            outputs = self._step_secrets(run, reg, old.outputs, reg.inputs)
+            self._store(reg, old.id, outputs)
             self._record_op(run, urn, "same")
-            return old.id, old.outputs
+            return old.id, outputs
 
         self._skip_if_failed(run, urn)
         if op == "create":
             self._hooks(run, reg.hooks, "before_create", urn, "", reg, new_inputs=reg.inputs)
             self.events.add(run.number, "op", "create", "start", urn=urn)
             id_, outputs = self._cloud_call(lambda: self.cloud.create(self._cloud_resource(reg)), urn, "create")
+            outputs = self._cloud_outputs(run, reg, outputs)
             self._store(reg, id_, outputs)
             self._record_op(run, urn, "create")
             self._hooks(run, reg.hooks, "after_create", urn, id_, reg, new_inputs=reg.inputs, new_outputs=outputs)
@@ -857,6 +1148,7 @@ class Harness:
             self.events.add(run.number, "op", "update", "start", urn=urn, changed=changed)
             resource = self._cloud_resource(reg, old)
             outputs = self._cloud_call(lambda: self.cloud.update(resource, changed), urn, "update")
+            outputs = self._cloud_outputs(run, reg, outputs)
             self._store(reg, old.id, outputs)
             self._record_op(run, urn, "update", changed=changed)
             self._hooks(
@@ -871,6 +1163,7 @@ class Harness:
         self._hooks(run, reg.hooks, "before_create", urn, "", reg, new_inputs=reg.inputs)
         self.events.add(run.number, "op", "replace", "start", urn=urn, changed=changed)
         id_, outputs = self._cloud_call(lambda: self.cloud.create(self._cloud_resource(reg)), urn, "create")
+        outputs = self._cloud_outputs(run, reg, outputs)
         with self._state_lock:
             if not delete_before_replace:
                 self.state.pending_deletes.append(old)
@@ -881,10 +1174,19 @@ class Harness:
 
     @staticmethod
     def _cloud_resource(reg: _Registration, old: Optional[ResourceState] = None) -> CloudResource:
+        """What the cloud sees: plain values (it is plain Python code, not a state file)."""
         return CloudResource(
-            urn=reg.urn, type=reg.type, name=reg.name, inputs=dict(reg.inputs),
-            id=old.id if old else "", outputs=dict(old.outputs) if old else {},
+            urn=reg.urn, type=reg.type, name=reg.name, inputs=plain(reg.inputs),
+            id=old.id if old else "", outputs=plain(old.outputs) if old else {},
         )
+
+    def _cloud_outputs(self, run: _Run, reg: _Registration, outputs: dict[str, Any]) -> dict[str, Any]:
+        """The cloud's plain outputs with secretness: the providers it stands for (pulumi-aws)
+        accept secrets and hand a secret input back as a secret; modelled as the same-name rule,
+        then the step's rules (additionalSecretOutputs)."""
+        outs = dict(outputs)
+        annotate_secrets(outs, reg.inputs)
+        return self._step_secrets(run, reg, outs, reg.inputs)
 
     @staticmethod
     def _cloud_call(fn: Callable[[], Any], urn: str, what: str) -> Any:
@@ -902,7 +1204,8 @@ class Harness:
                 inputs=dict(inputs if inputs is not None else reg.inputs), outputs=dict(outputs),
                 parent=reg.parent, dependencies=list(reg.dependencies), hooks=dict(reg.hooks),
                 retain_on_delete=reg.retain_on_delete, delete_before_replace=reg.delete_before_replace,
-                secret_keys=set(reg.secret_keys),
+                additional_secret_outputs=list(reg.additional_secret_outputs),
+                custom_timeouts=dict(reg.custom_timeouts),
             )
 
     # =========================================================================================
@@ -989,21 +1292,23 @@ class Harness:
         self, run: _Run, res: ResourceState, replacing: bool = False, replaced_old: bool = False
     ) -> None:
         urn = res.urn
-        if res.retain_on_delete:
+        if res.retain_on_delete or res.external:
+            # step.go DeleteStep: retained and external (`.get()`) resources are only forgotten.
             self._forget(res, replaced_old)
-            self._record_op(run, urn, "delete", retained=True)
+            self._record_op(run, urn, "delete", **({"retained": True} if res.retain_on_delete else {"external": True}))
             return
         if res.custom:
             self._hooks_for_delete(run, res, "before_delete")
             self.events.add(run.number, "op", "delete", "start", urn=urn, id=res.id)
             if res.dynamic:
+                # timeout: the customTimeouts.delete stored with the resource (step.go: s.old).
                 request = provider_pb2.DeleteRequest(
-                    id=res.id, urn=urn, name=res.name, type=res.type, properties=to_struct(res.outputs),
-                    old_inputs=to_struct(res.inputs), timeout=0,
+                    id=res.id, urn=urn, name=res.name, type=res.type, properties=self._for_provider(run, res.outputs),
+                    old_inputs=self._for_provider(run, res.inputs), timeout=res.custom_timeouts.get("delete", 0.0),
                 )
                 self._journaled_rpc(run, "Delete", urn, res.type, "deleting", res.inputs, request)
             else:
-                resource = CloudResource(urn, res.type, res.name, dict(res.inputs), res.id, dict(res.outputs))
+                resource = CloudResource(urn, res.type, res.name, plain(res.inputs), res.id, plain(res.outputs))
                 self._cloud_call(lambda: self.cloud.delete(resource), urn, "delete")
         self._forget(res, replaced_old)
         if not replacing:
@@ -1028,17 +1333,22 @@ class Harness:
             return
         if res.dynamic:
             request = provider_pb2.ReadRequest(
-                id=res.id, urn=res.urn, name=res.name, type=res.type, properties=to_struct(res.outputs),
-                inputs=to_struct(res.inputs),
+                id=res.id, urn=res.urn, name=res.name, type=res.type, properties=self._for_provider(run, res.outputs),
+                inputs=self._for_provider(run, res.inputs), timeout=res.custom_timeouts.get("read", 0.0),
             )
             response = self._rpc(run, "Read", res.urn, request)
-            outputs, _ = from_struct(response.properties)
+            # provider_plugin.go Read: annotateSecrets(newState, req.State), (newInputs, req.Inputs)
+            outputs = self._from_provider(run, response.properties, res.outputs)
             new_id = response.id
-            inputs = from_struct(response.inputs)[0] if response.HasField("inputs") else res.inputs
+            inputs = self._from_provider(run, response.inputs, res.inputs) if response.HasField("inputs") else res.inputs
         else:
-            resource = CloudResource(res.urn, res.type, res.name, dict(res.inputs), res.id, dict(res.outputs))
+            resource = CloudResource(res.urn, res.type, res.name, plain(res.inputs), res.id, plain(res.outputs))
             found = self._cloud_call(lambda: self.cloud.read(resource), res.urn, "read")
-            new_id, outputs, inputs = (res.id if found is not None else ""), (found or {}), res.inputs
+            new_id, outputs, inputs = (res.id if found is not None else ""), dict(found or {}), res.inputs
+            annotate_secrets(outputs, res.outputs)
+        outputs = dict(outputs)
+        for warning in step_secret_outputs(outputs, inputs, res.additional_secret_outputs):
+            run.result.warnings.append(f"{res.urn}: {warning}")
         with self._state_lock:
             if not new_id:
                 self.state.resources.pop(res.urn, None)
@@ -1139,6 +1449,24 @@ def _reset_process_aws_clients() -> None:
         clients.clear()
 
 
+def _unwind_sdk_pickler_patches() -> None:
+    """``pulumi.dynamic.serialize_provider`` (SDK 3.27x) wraps ``pickle._Pickler._batch_setitems`` in a
+    new sorting wrapper on every call and never restores it. A real program is a fresh process for
+    each CLI run, so the chain stays as short as the program's dynamic resources; this test process
+    runs hundreds of programs (twice as many with the preview pass of ``up``) and the chain would
+    grow until dill raises RecursionError. Give every run the fresh start the CLI gives it."""
+    import pickle
+
+    fn = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+    while getattr(fn, "__name__", "") in ("batch_set_items_sorted_before_py14", "batch_set_items_sorted"):
+        cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=False))
+        inner = cells.get("unsorted_batch_setitems")
+        if inner is None:
+            break
+        fn = inner.cell_contents
+    pickle._Pickler._batch_setitems = fn  # type: ignore[attr-defined]
+
+
 def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     """Top-level keys whose values differ (an unknown new value counts as a change)."""
     keys = sorted(set(old) | set(new))
@@ -1168,6 +1496,22 @@ class ObservedCounter:
     def __init__(self) -> None:
         self._armed: list[tuple[str, int, Callable[[], None]]] = []
         self._lock = threading.Lock()
+        self._paused_at: Optional[dict[str, int]] = None
+
+    def pause(self, calls: Mapping[str, int]) -> None:
+        """Hold armed actions: calls from now until ``resume`` neither fire nor count."""
+        with self._lock:
+            self._paused_at = dict(calls)
+
+    def resume(self, calls: Mapping[str, int]) -> None:
+        with self._lock:
+            if self._paused_at is None:
+                return
+            paused = self._paused_at
+            self._armed = [
+                (op, target + calls.get(op, 0) - paused.get(op, 0), action) for op, target, action in self._armed
+            ]
+            self._paused_at = None
 
     def arm(self, operation: str, count: int, action: Callable[[], None], current: int = 0) -> None:
         """Run ``action`` at the ``count``-th call of ``operation`` after now (``current`` = the
@@ -1177,6 +1521,8 @@ class ObservedCounter:
 
     def _fire(self, operation: str, value: int) -> None:
         with self._lock:
+            if self._paused_at is not None:
+                return
             due = [a for a in self._armed if a[0] == operation and value >= a[1]]
             self._armed = [a for a in self._armed if a not in due]
         for _, _, action in due:

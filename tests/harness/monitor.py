@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from google.protobuf import empty_pb2
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop
 
-from .engine import HOOK_TYPES, STACK_TYPE, _Registration, from_struct, to_struct
+from .engine import HOOK_TYPES, STACK_TYPE, _Registration
+from .properties import decode, encode, top_level_secret_keys
 
 if TYPE_CHECKING:
     from .engine import Harness, _Run
@@ -46,11 +48,8 @@ class HarnessMocks(pulumi_mocks.Mocks):
         return defaults.get(args.token, {}), None
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[Optional[str], dict[str, Any]]:
-        # Only reached for ReadResource (`X.get(name, id)`): answer from state if we know the ID.
-        for res in self.harness.state.resources.values():
-            if res.id == args.resource_id and res.type == args.typ:
-                return res.id, dict(res.outputs)
-        return args.resource_id, dict(args.inputs)
+        # Never reached: HarnessMonitor serves RegisterResource and ReadResource itself.
+        raise AssertionError(f"unexpected mock registration of {args.typ} {args.name}")
 
 
 class HarnessMonitor(pulumi_mocks.MockMonitor):
@@ -79,7 +78,8 @@ class HarnessMonitor(pulumi_mocks.MockMonitor):
             self.run.stack_urn = urn
             return resource_pb2.RegisterResourceResponse(urn=urn)
         _ensure_event_loop()
-        inputs, secret_keys = from_struct(request.object)
+        inputs = decode(request.object)  # wire form: secrets stay where the program put them
+        secret_keys = top_level_secret_keys(inputs)
         dependencies = set(request.dependencies)
         for deps in request.propertyDependencies.values():
             dependencies.update(deps.urns)
@@ -97,20 +97,51 @@ class HarnessMonitor(pulumi_mocks.MockMonitor):
             delete_before_replace=bool(request.deleteBeforeReplace),
             retain_on_delete=bool(request.retainOnDelete),
             replace_on_changes=list(request.replaceOnChanges),
+            additional_secret_outputs=list(request.additionalSecretOutputs),
+            custom_timeout_strings={
+                k: getattr(request.customTimeouts, k)
+                for k in ("create", "update", "delete", "read")
+                if request.HasField("customTimeouts") and getattr(request.customTimeouts, k)
+            },
         )
         id_, outputs = self.harness.register(self.run, registration)
-        # Outputs keep the secretness of the inputs (``__provider`` is a secret), as in state.
-        secret = secret_keys & set(outputs)
+        # The outputs with the secretness the engine gave them (wire form), as the engine answers an
+        # SDK that accepts secrets.
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, outputs)
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=to_struct(outputs, secret))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=encode(outputs))
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802
+        """``X.get(name, id)``: a read step, done at preview too (step.go ReadStep.Apply)."""
+        _ensure_event_loop()
+        urn = self.make_urn(request.parent, request.type, request.name)
+        registration = _Registration(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            custom=True,
+            inputs=decode(request.properties),
+            secret_keys=set(),
+            parent=request.parent,
+            dependencies=sorted(set(request.dependencies)),
+            hooks={},
+            delete_before_replace=False,
+            retain_on_delete=False,
+            replace_on_changes=[],
+            additional_secret_outputs=list(request.additionalSecretOutputs),
+        )
+        registration.secret_keys = top_level_secret_keys(registration.inputs)
+        id_, outputs = self.harness.read_resource(self.run, registration, request.id)
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, outputs)
+        # SDK >= 3.27x reads the ID from the answer (empty at preview = unknown): a read at preview
+        # knows it; an unknown ID (read skipped) is answered `unknown`.
+        known = bool(id_) and id_ != rpc.UNKNOWN
+        return resource_pb2.ReadResourceResponse(
+            urn=urn, properties=encode(outputs), **({"id": id_} if known else {"unknown": True})
+        )
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
         _ensure_event_loop()
-        outputs, _ = from_struct(request.outputs)
-        if request.urn == self.run.stack_urn or request.urn.split("::")[2] == STACK_TYPE:
-            self.run.result.stack_outputs.update(outputs)
-        else:
-            self.run.result.outputs[request.urn] = outputs
+        self.harness.register_outputs(self.run, request.urn, decode(request.outputs))
         return empty_pb2.Empty()
 
     def RegisterResourceHook(self, request: Any) -> Any:  # noqa: N802

@@ -16,7 +16,8 @@ class Event:
     compare with other harness events, ``wall`` (time.time) to compare with the emulator's call_log.
 
     kinds: ``rpc`` (name = gRPC method, phase start/end), ``op`` (name = create/update/replace/
-    delete/same/read..., phase start/end, detail: changed keys), ``hook`` (name = hook name, detail:
+    delete/same/read..., phase start/end, or ``plan`` in a preview, which performs nothing; detail:
+    changed keys), ``hook`` (name = hook name, detail:
     hook type), ``provider`` (name = started/configured/killed/stopped), ``warning``.
     """
 
@@ -106,7 +107,11 @@ class CheckFailure:
 
 @dataclass
 class ResourceState:
-    """A resource in the harness's state (what a checkpoint holds)."""
+    """A resource in the harness's state (what a checkpoint holds).
+
+    ``inputs`` and ``outputs`` are in wire form (tests/harness/properties.py): a secret is stored as
+    a secret wrapper exactly where the engine's secret rule puts one (a checkpoint encrypts those
+    values), everything else is plain. ``properties.plain(...)`` strips the wrappers."""
 
     urn: str
     type: str
@@ -120,11 +125,20 @@ class ResourceState:
     hooks: dict[str, list[str]] = field(default_factory=dict)
     retain_on_delete: bool = False
     delete_before_replace: bool = False
-    secret_keys: set[str] = field(default_factory=set)
+    additional_secret_outputs: list[str] = field(default_factory=list)
+    custom_timeouts: dict[str, float] = field(default_factory=dict)  # create/update/delete/read, seconds
+    external: bool = False  # read with `.get()`: never deleted, only forgotten
 
     @property
     def dynamic(self) -> bool:
         return self.custom and self.type.startswith("pulumi-python:dynamic")
+
+    @property
+    def secret_keys(self) -> set[str]:
+        """Top-level keys whose stored input or output value is a secret."""
+        from .properties import top_level_secret_keys
+
+        return top_level_secret_keys(self.inputs) | top_level_secret_keys(self.outputs)
 
 
 @dataclass
@@ -143,6 +157,7 @@ class StackState:
     resources: dict[str, ResourceState] = field(default_factory=dict)
     pending_deletes: list[ResourceState] = field(default_factory=list)  # replaced, not yet deleted
     pending_operations: dict[str, PendingOperation] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)  # stack outputs, wire form (secrets wrapped)
 
     def by_name(self, name: str, type_: Optional[str] = None) -> ResourceState:
         found = [
@@ -158,7 +173,10 @@ class StackState:
 
 @dataclass
 class RunResult:
-    """The outcome of one preview / up / refresh / destroy."""
+    """The outcome of one preview / up / refresh / destroy.
+
+    ``outputs`` / ``stack_outputs`` hold plain values (secrets unwrapped); the stored state keeps
+    their secretness (``Harness.state``)."""
 
     kind: str
     number: int
@@ -175,6 +193,8 @@ class RunResult:
     events: list[Event] = field(default_factory=list)
     started: float = 0.0
     ended: float = 0.0
+    # `up` only: the preview pass `pulumi up` runs first (None with skip_preview=True).
+    preview_result: Optional["RunResult"] = None
 
     @property
     def ok(self) -> bool:
