@@ -124,7 +124,7 @@ class Report:
             [
                 f"| schedule (one {hours:g}-hour backup, fake clock) | DescribeBackups calls | detection lag (s) |",
                 "|---|---|---|",
-                f"| ours (BackupWatcher, fsx.poll_interval) | {lb.ours_calls} | {lb.ours_lag:.1f} |",
+                f"| ours (BackupWatcher, watcher.poll_interval) | {lb.ours_calls} | {lb.ours_lag:.1f} |",
                 f"| baseline (0.2 s doubling to a 10 s cap) | {lb.baseline_calls} | {lb.baseline_lag:.1f} |",
             ]
         )
@@ -344,7 +344,7 @@ def notes(report: Report) -> list[str]:
     if c.backups > 4 and ours_big.up.peak_concurrent < c.backups:
         out.append(
             f"ours had at most {ours_big.up.peak_concurrent} of {c.backups} backups in flight at once: the "
-            "provider host kept (about) 4 worker threads although fsx_backup_component._host raised its pool's "
+            "provider host kept (about) 4 worker threads although fsx_backup_component.host raised its pool's "
             "limit, so the creates ran in waves (see BENCHMARKS.md, 'What blocks the goals')"
         )
     if c.quick or c.backups != FULL.backups or c.duration != FULL.duration or c.calls_duration != FULL.calls_duration:

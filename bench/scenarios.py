@@ -238,7 +238,8 @@ class LongBackupResult:
 
 def simulate_long_backup(seconds: float) -> LongBackupResult:
     """DescribeBackups calls for one backup that takes ``seconds``: our BackupWatcher (its real
-    schedule, fsx.poll_interval) on a fake clock, and the baseline's Terraform schedule."""
+    schedule, watcher.poll_interval) on a fake clock, and the baseline's Terraform schedule."""
+    from fsx_backup_component.runtime import SETTLED
     from fsx_backup_component.watcher import BackupWatcher
 
     now = [0.0]
@@ -256,7 +257,7 @@ def simulate_long_backup(seconds: float) -> LongBackupResult:
     def wait(condition: threading.Condition, timeout: float) -> None:
         now[0] += timeout
 
-    watcher = BackupWatcher(describe, clock=lambda: now[0], wait=wait)
+    watcher = BackupWatcher(describe, settled=SETTLED, clock=lambda: now[0], wait=wait)
     watcher.wait("backup-long", deadline=seconds * 10)
     ours_calls, ours_lag = calls[0], detected[0] - done_at
 

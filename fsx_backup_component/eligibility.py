@@ -2,7 +2,8 @@
 
 Every rule returns ``Failure`` values naming the input property and what would be valid, so that the
 same text reaches the user from `pulumi preview` (check failures) and from the error table in the
-README. The eligibility facts come from fsx-backup-api.md section 7.
+README. The eligibility facts come from the FSx user guides (cited at ``check_file_system`` and
+``check_volume``); docs/design.md says which rule lives where.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-# Model patterns (fsx-backup-api.md sections 1 and 3).
+from pulumi.output import Unknown
+from pulumi.runtime.rpc import UNKNOWN
+
+# Patterns of FileSystemId and VolumeId in botocore's FSx model (CreateBackupRequest).
 FILE_SYSTEM_ID_RE = re.compile(r"^fs-[0-9a-f]{8,}\Z")  # \Z: `$` would accept a final newline
 VOLUME_ID_RE = re.compile(r"^fsvol-[0-9a-f]{17,}\Z")
 # Any well-formed region name, also of partitions and regions newer than the installed botocore
@@ -37,8 +41,8 @@ MAX_TIMEOUT_SECONDS = 7 * 24 * 60 * 60
 
 LUSTRE_SCRATCH_TYPES = frozenset({"SCRATCH_1", "SCRATCH_2"})
 ONTAP_INELIGIBLE_VOLUME_TYPES = frozenset({"DP", "LS"})
-# Only AVAILABLE is documented as a state in which backups are taken (section 7); UPDATING is
-# UNCONFIRMED and allowed so that a backup during a throughput change is not refused here.
+# Only AVAILABLE is documented as a state in which backups are taken; a backup requested while a file
+# system is UPDATING is queued (the Windows and Lustre user guides), so it is not refused here.
 BACKUP_READY_FILE_SYSTEM_STATES = frozenset({"AVAILABLE", "UPDATING"})
 BACKUP_READY_VOLUME_STATES = frozenset({"CREATED", "AVAILABLE"})
 # A data repository association being deleted or failed may still link the file system (UNCONFIRMED):
@@ -46,8 +50,9 @@ BACKUP_READY_VOLUME_STATES = frozenset({"CREATED", "AVAILABLE"})
 
 
 def is_unknown(value: Any) -> bool:
-    """A preview-time unknown (pulumi.output.Unknown) without importing pulumi here."""
-    return type(value).__name__ == "Unknown" and type(value).__module__.startswith("pulumi")
+    """A value the engine does not know yet (preview): ``pulumi.output.Unknown``, or the wire's
+    unknown sentinel where a value was not deserialized. The package's one test of unknowns."""
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,24 @@ def check_volume_id(value: Any) -> list[Failure]:
     return []
 
 
+def check_create_inputs(
+    *, resource_urn: Any, file_system_id: Any, volume_id: Any, tags: Any
+) -> list[Failure]:
+    """What create() needs before any AWS call, every value known: one well-formed target, tags FSx
+    accepts, and the resource's URN (sent by the component)."""
+    failures = check_target_choice(
+        file_system_id=file_system_id, volume_id=volume_id, file_system_known=True, volume_known=True
+    )
+    if file_system_id is not None:
+        failures += check_file_system_id(file_system_id)
+    if volume_id is not None:
+        failures += check_volume_id(volume_id)
+    failures += check_tags(tags)
+    if not isinstance(resource_urn, str):
+        failures.append(Failure("resource_urn", "missing; create FsxBackup through the component"))
+    return failures
+
+
 def _tag_text_ok(text: str) -> bool:
     # The model pattern is ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$ : letters, separators, numbers, and _.:/=+-@
     return all(unicodedata.category(c)[0] in "LZN" or c in _TAG_PUNCTUATION for c in text)
@@ -211,7 +234,11 @@ def check_region_syntax(value: Any) -> list[Failure]:
 
 
 def check_file_system(facts: FileSystemFacts, prop: str = "file_system_id") -> list[Failure]:
-    """Eligibility of a whole-file-system backup (section 7). Unknown facts are not judged."""
+    """Eligibility of a whole-file-system backup. Unknown facts are not judged.
+
+    https://docs.aws.amazon.com/fsx/latest/LustreGuide/using-backups-fsx.html (persistent, not linked
+    to S3), .../ONTAPGuide/using-backups.html (volumes, not file systems), .../OpenZFSGuide/using-backups.html.
+    """
     name = facts.file_system_id or "the file system"
     fs_type = facts.file_system_type
     if fs_type == "ONTAP":
@@ -262,7 +289,11 @@ def check_file_system(facts: FileSystemFacts, prop: str = "file_system_id") -> l
 
 
 def check_volume(facts: VolumeFacts, prop: str = "volume_id") -> list[Failure]:
-    """Eligibility of an ONTAP volume backup (section 7). Unknown facts are not judged."""
+    """Eligibility of an ONTAP volume backup. Unknown facts are not judged.
+
+    https://docs.aws.amazon.com/fsx/latest/ONTAPGuide/using-backups.html (RW volumes only; not DP, LS
+    or FlexCache caches).
+    """
     name = facts.volume_id or "the volume"
     if facts.volume_type == "OPENZFS":
         return [
@@ -313,7 +344,7 @@ def check_copy_destinations(
     partition_of: Any,
 ) -> list[Failure]:
     """`copy_to_regions`: known regions of the source's partition, each once, KMS keys well formed
-    and in the destination region (section 6)."""
+    and in the destination region (https://docs.aws.amazon.com/fsx/latest/APIReference/API_CopyBackup.html)."""
     if value is None:
         return []
     prop = "copy_to_regions"

@@ -1,7 +1,9 @@
 """One error hierarchy: every failure the component reports is an ``FsxBackupError``.
 
 Messages say what happened, to which resource, and what to do; AWS request IDs are kept so a support
-case can be opened without re-running anything.
+case can be opened without re-running anything. AWS errors are translated in fsx.py with
+``raise ... from`` (the AWS error stays the ``__cause__``). The signals fsx.py sends to the code above
+it (``fsx.BusyError``, ``fsx.TokenSpentError``) are not failures and are not in this hierarchy.
 """
 
 from __future__ import annotations
@@ -19,22 +21,24 @@ class FsxBackupError(Exception):
         super().__init__(message)
 
 
-class InvalidInputError(FsxBackupError):
-    """An input is malformed or contradicts another input. Raised before any AWS call."""
-
-    def __init__(self, property_name: str, reason: str) -> None:
-        self.property_name = property_name
-        self.reason = reason
-        super().__init__(f"{property_name}: {reason}")
-
-
-class IneligibleTargetError(FsxBackupError):
-    """The file system or volume exists but FSx cannot back it up (e.g. Lustre SCRATCH, S3-linked)."""
+class PropertyError(FsxBackupError):
+    """An input property the component cannot use, and why: the shape shared by the two below."""
 
     def __init__(self, property_name: str, reason: str, *, request_id: Optional[str] = None) -> None:
         self.property_name = property_name
         self.reason = reason
         super().__init__(f"{property_name}: {reason}", request_id=request_id)
+
+
+class InvalidInputError(PropertyError):
+    """An input is malformed or contradicts another input. Raised before any AWS call."""
+
+    def __init__(self, property_name: str, reason: str) -> None:
+        super().__init__(property_name, reason)
+
+
+class IneligibleTargetError(PropertyError):
+    """The file system or volume exists but FSx cannot back it up (e.g. Lustre SCRATCH, S3-linked)."""
 
 
 class TargetNotFoundError(FsxBackupError):

@@ -1,9 +1,12 @@
-"""Every boto3 call of the package lives here, as plain functions taking the FSx client first.
+"""The AWS edge: the FSx client factory, every boto3 call of the package, and AWS error mapping.
 
-Split as finders (``describe_*``, ``find_*``: "not found" is ``None``, whatever form AWS used),
-a status waiter (``wait_for_backup``, single backup, injectable clock/sleep), and actions
-(``create_backup``, ``delete_backup``, ``tag_backup`` ...) that translate AWS errors into the package's
-error hierarchy. Throttling and 5xx are retried by botocore (``RETRY_CONFIG``), not here.
+Plain functions taking the FSx client first, in four sections: clients (one per region and
+process, credentials from boto3's own chain), errors (AWS errors -> the package's hierarchy, with
+``raise ... from``; transient ones retried past botocore's quota by ``TransientRetry``), finders
+(``describe_*``, ``find_*``: every page read, and "not found" is ``None`` whatever form AWS used),
+and actions (``create_backup``, ``copy_backup``, ``delete_backup``, ``tag_backup`` ...). Waiting is not
+done here: watcher.py polls through ``describe_backups``. No rule about *which* backup to make lives
+here; backups.py and copies.py decide, this module only asks AWS. See docs/design.md.
 """
 
 from __future__ import annotations
@@ -23,9 +26,6 @@ from botocore.exceptions import ClientError
 
 from .errors import (
     AwsApiError,
-    BackupDeletedError,
-    BackupFailedError,
-    BackupTimeoutError,
     CopyRefusedError,
     FsxBackupError,
     IneligibleTargetError,
@@ -36,10 +36,10 @@ from .errors import (
 Backup = dict[str, Any]
 FileSystem = dict[str, Any]
 Volume = dict[str, Any]
-ProgressCallback = Callable[[Backup], None]
 
-# Backup lifecycle sets (fsx-backup-api.md section 3). Never mix with file-system lifecycles.
-BACKUP_PENDING_STATES = frozenset({"PENDING", "CREATING", "TRANSFERRING", "COPYING"})
+# The backup lifecycle's end states (the Lifecycle member of the Backup shape in botocore's FSx model;
+# https://docs.aws.amazon.com/fsx/latest/APIReference/API_Backup.html). Never mix with file-system
+# lifecycles. A DELETED backup also leaves DescribeBackups.
 BACKUP_DONE_STATE = "AVAILABLE"
 BACKUP_FAILED_STATE = "FAILED"
 BACKUP_DELETED_STATE = "DELETED"
@@ -52,8 +52,9 @@ TOKEN_TAG_KEY = "fsx-backup-component:request-token"
 MAX_BACKUP_TAGS = 50
 
 # Standard mode retries throttling, 5xx and connection errors with jittered exponential backoff.
-# FSx errors carry no `retryable` trait, so BackupInProgress & co. are never retried by botocore
-# (section 10) and are handled explicitly below. Ten attempts in all survive heavy throttling bursts.
+# FSx errors carry no `retryable` trait in botocore's model, so BackupInProgress & co. are never
+# retried by botocore (https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html)
+# and are handled explicitly below. Ten attempts in all survive heavy throttling bursts.
 RETRY_CONFIG = botocore.config.Config(
     retries={"mode": "standard", "total_max_attempts": 10},
     user_agent_extra="fsx-backup-component",
@@ -82,7 +83,10 @@ TRANSIENT_ERROR_CODES = frozenset(
 )
 
 
-class BusyError(FsxBackupError):
+# Signals to the callers above, not failures: never shown to a user, so outside FsxBackupError.
+
+
+class BusyError(Exception):
     """FSx is busy with this target (BackupInProgress / BackupBeingCopied): wait, then try again."""
 
     def __init__(self, code: str, message: str) -> None:
@@ -90,7 +94,7 @@ class BusyError(FsxBackupError):
         super().__init__(f"{code}: {message}")
 
 
-class TokenSpentError(FsxBackupError):
+class TokenSpentError(Exception):
     """FSx remembers this token with other parameters and no live backup has it: use the next one."""
 
     def __init__(self, token: str) -> None:
@@ -175,6 +179,10 @@ def client_region(client: Any) -> str:
     return str(client.meta.region_name)
 
 
+# ---------------------------------------------------------------------------------------------
+# errors: AWS's answers mapped to the package's hierarchy (errors.py), transient ones retried
+
+
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
@@ -216,10 +224,6 @@ def as_package_error(exc: BaseException, subject: str, operation: str = "Describ
 def _chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
-
-
-# ---------------------------------------------------------------------------------------------
-# transient errors: retried here once botocore has given up
 
 
 @dataclass
@@ -574,7 +578,8 @@ def _translate_create_error(exc: ClientError, prop: str, target: str, region: st
 
 
 # CopyBackup answers that mean "not now": at most 5 copies in progress per destination region, and a
-# source that is not AVAILABLE yet (section 6). The caller waits and asks again with the same token.
+# source that is not AVAILABLE yet (API_CopyBackup.html of the FSx API reference). The caller waits
+# and asks again with the same token.
 COPY_BUSY_LIMITS = frozenset({"TOTAL_IN_PROGRESS_COPY_BACKUPS"})
 
 
@@ -656,53 +661,13 @@ def untag_backup(client: Any, backup_arn: str, keys: Iterable[str]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# waiter (single backup). Many concurrent waits share one poller instead: see watcher.py.
-
-
-def poll_interval(age_seconds: float) -> float:
-    """Seconds until the next poll of a backup that has been waited on for ``age_seconds``.
-
-    Half-second polls while a backup is young keep the detection lag of short backups well under a
-    second; after that the interval grows with the age (1/30 of it) up to a minute, so a two-hour
-    backup costs a few hundred calls, not thousands.
-    """
-    return min(60.0, max(0.5, age_seconds / 30.0))
-
-
-def wait_for_backup(
-    client: Any,
-    backup_id: str,
-    *,
-    deadline: float,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-    on_progress: Optional[ProgressCallback] = None,
-) -> Backup:
-    """Poll one backup until AVAILABLE. FAILED -> BackupFailedError (not deleted here); gone ->
-    BackupDeletedError; deadline -> BackupTimeoutError naming the backup and its last lifecycle."""
-    started = clock()
-    last_lifecycle = "CREATING"
-    while True:
-        try:
-            backup = find_backup(client, backup_id)
-        except Exception as exc:  # noqa: BLE001 - transient ones mean "poll again", others are raised
-            if not is_transient(exc):
-                raise as_package_error(exc, backup_id) from exc
-        else:
-            if backup is None:
-                raise BackupDeletedError(backup_id)
-            last_lifecycle = backup["Lifecycle"]
-            if on_progress is not None:
-                on_progress(backup)
-            if last_lifecycle == BACKUP_DONE_STATE:
-                return backup
-            if last_lifecycle == BACKUP_FAILED_STATE:
-                raise BackupFailedError(backup_id, failure_reason(backup), deleted=False)
-        now = clock()
-        if now >= deadline:
-            raise BackupTimeoutError(backup_id, last_lifecycle, now - started)
-        sleep(min(poll_interval(now - started), max(0.0, deadline - now)))
+# reading a description
 
 
 def failure_reason(backup: Backup) -> str:
     return str((backup.get("FailureDetails") or {}).get("Message") or "")
+
+
+def user_tags(backup: Backup) -> dict[str, str]:
+    """The backup's tags as AWS reports them, without the component's own token tag."""
+    return {t["Key"]: t["Value"] for t in backup.get("Tags") or [] if t["Key"] != TOKEN_TAG_KEY}

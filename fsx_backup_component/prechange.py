@@ -41,7 +41,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 
-from . import eligibility, fsx, operations
+from . import backups, eligibility, fsx, runtime
 from .eligibility import DEFAULT_TIMEOUT_SECONDS, check_tags, check_timeout
 from .errors import FsxBackupError, IneligibleTargetError, InvalidInputError, TargetNotFoundError
 from .token import canonical_json
@@ -58,8 +58,6 @@ VOLUME_TYPES = {"aws:fsx/ontapVolume:OntapVolume"}
 
 # Guard tag and reason tag come on top of the token tag the component always reserves.
 MAX_GUARD_USER_TAGS = 47
-
-_RUNTIME = operations.Runtime()
 
 
 class PreChangeBackup:
@@ -133,7 +131,7 @@ class PreChangeBackup:
         if not args.id:
             return  # not created yet: nothing to back up
         region = self.region or fsx.default_region()
-        lookups = _RUNTIME.lookups(fsx.client_for(region))
+        lookups = runtime.SHARED.lookups(fsx.client_for(region))
         failures: list[eligibility.Failure]
         if volume_id is not None:
             volume = lookups.volume(volume_id)
@@ -165,15 +163,15 @@ class PreChangeBackup:
             }
         )
         tags = {**self.tags, GUARD_TAG_KEY: self.guard_tag, REASON_TAG_KEY: reason}
-        taken = operations.take_backup(
+        taken = backups.take_backup(
             client,
             resource_urn=f"{self.guard_tag}|{args.urn}",
             generation=generation,
             file_system_id=file_system_id,
             volume_id=volume_id,
             tags=tags,
-            deadline=_RUNTIME.clock() + self.timeout_seconds,
-            runtime=_RUNTIME,
+            deadline=runtime.SHARED.deadline(self.timeout_seconds),
+            runtime=runtime.SHARED,
             is_stale=self._older_than_newest,
         )
         backup_id = str(taken.backup["BackupId"])
@@ -193,7 +191,7 @@ class PreChangeBackup:
         created = _epoch(backup.get("CreationTime"))
         return any(
             other["BackupId"] != backup["BackupId"]
-            and operations.user_tags(other).get(GUARD_TAG_KEY) == self.guard_tag
+            and fsx.user_tags(other).get(GUARD_TAG_KEY) == self.guard_tag
             and _epoch(other.get("CreationTime")) > created
             for other in live
         )
@@ -207,7 +205,7 @@ class PreChangeBackup:
         mine = [
             b
             for b in fsx.list_user_backups(client, file_system_id=file_system_id, volume_id=volume_id)
-            if operations.user_tags(b).get(GUARD_TAG_KEY) == self.guard_tag
+            if fsx.user_tags(b).get(GUARD_TAG_KEY) == self.guard_tag
             and b["Lifecycle"] == fsx.BACKUP_DONE_STATE
         ]
         mine.sort(key=lambda b: (b["BackupId"] == keep_id, _epoch(b.get("CreationTime"))), reverse=True)
@@ -215,8 +213,11 @@ class PreChangeBackup:
         kept: list[str] = []
         for backup in mine[self.keep_last :]:
             try:
-                operations.remove_backup(
-                    client, backup["BackupId"], deadline=_RUNTIME.clock() + self.timeout_seconds, runtime=_RUNTIME
+                backups.remove_backup(
+                    client,
+                    backup["BackupId"],
+                    deadline=runtime.SHARED.deadline(self.timeout_seconds),
+                    runtime=runtime.SHARED,
                 )
                 pruned.append(backup["BackupId"])
             except FsxBackupError as exc:

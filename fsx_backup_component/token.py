@@ -1,7 +1,9 @@
-"""ClientRequestToken derivation: the same resource generation always asks FSx with the same token.
+"""ClientRequestToken derivation (pure): the same resource generation always asks FSx with the same
+tokens.
 
 FSx answers a repeated CreateBackup token with the backup it already made, so a `pulumi up` that the
-engine re-runs after an interruption adopts the first backup instead of making a second one.
+engine re-runs after an interruption adopts the first backup instead of making a second one; every
+backup also carries its token in a tag, found again after FSx forgot the token (docs/design.md).
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import hashlib
 import json
 from typing import Any, Mapping, Optional
 
-# Model: 1-63 characters of [A-Za-z0-9_.-] (fsx-backup-api.md section 1).
+# Model: 1-63 characters of [A-Za-z0-9_.-] (ClientRequestToken in botocore's FSx model;
+# https://docs.aws.amazon.com/fsx/latest/APIReference/API_CreateBackup.html).
 TOKEN_PREFIX = "fsxb-"
 _DIGEST_CHARS = 40
 
@@ -47,6 +50,11 @@ def derive_token(resource_urn: str, generation: str, attempt: int = 0) -> str:
         raise ValueError("attempt must be >= 0")
     material = "\x00".join((resource_urn, generation, str(attempt))).encode("utf-8")
     return TOKEN_PREFIX + hashlib.sha256(material).hexdigest()[:_DIGEST_CHARS]
+
+
+def request_tokens(resource_urn: str, generation: str) -> list[str]:
+    """Every token a generation may use, in order: attempt 0, 1, ... ``MAX_TOKEN_ATTEMPTS - 1``."""
+    return [derive_token(resource_urn, generation, attempt) for attempt in range(MAX_TOKEN_ATTEMPTS)]
 
 
 def delete_token(backup_id: str) -> str:

@@ -1,15 +1,16 @@
-"""Shared, batched polling: many waits, one DescribeBackups per poll round.
+"""Batched waiting: one poll per round for many waits (``BackupWatcher``), one fetch per batch for
+many look-ups (``Coalescer``). Generic: AWS is injected (no fsx import).
 
 A stack of 32 backups waits in 32 provider threads. Polled one by one, DescribeBackups calls would grow
 with the number of backups and invite account-wide throttling. Here every waiting thread registers its
 backup with the region's ``BackupWatcher``; whichever thread finds a poll due first becomes the poller
-for that round and asks FSx about *all* pending backups at once (50 IDs per call), then wakes the
-others. No background thread exists, so nothing outlives the waits and tests drive it with a fake
-clock by injecting ``wait``.
+for that round and asks ``describe`` about *all* pending backups at once, then wakes the others. No
+background thread exists, so nothing outlives the waits and tests drive it with a fake clock by
+injecting ``wait``. What a poll calls, which lifecycles end a wait and which failures are transient
+are given by the caller (runtime.py wires in fsx.py's).
 
 ``Coalescer`` does the same for the read-only look-ups of ``check()`` (preview): concurrent checks of
-targets on the same file systems share one DescribeFileSystems / DescribeVolumes /
-DescribeDataRepositoryAssociations call, and answers are cached briefly.
+targets on the same file systems share one fetch (lookups.py), and answers are cached briefly.
 """
 
 from __future__ import annotations
@@ -17,28 +18,41 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Generic, Mapping, Optional, Sequence, TypeVar
+from typing import Any, Callable, Collection, Generic, Mapping, Optional, Sequence, TypeVar
 
 from .errors import BackupDeletedError, BackupTimeoutError
-from .fsx import (
-    BACKUP_DONE_STATE,
-    BACKUP_FAILED_STATE,
-    Backup,
-    ProgressCallback,
-    as_package_error,
-    is_transient,
-    poll_interval,
-)
 
 # A clock advanced by exactly the time asked for can land a float rounding error short of it.
 _CLOCK_SLACK = 1e-9
 
-DescribeMany = Callable[[Sequence[str]], Mapping[str, Optional[Backup]]]
+Item = dict[str, Any]
+"""A description with a ``Lifecycle`` (an FSx Backup)."""
+DescribeMany = Callable[[Sequence[str]], Mapping[str, Optional[Item]]]
+"""IDs -> their descriptions; ``None`` for one that is gone, absent for one with no news."""
+Listener = Callable[[Item], None]
 WaitFn = Callable[[threading.Condition, float], None]
 
 
 def condition_wait(condition: threading.Condition, seconds: float) -> None:
     condition.wait(seconds)
+
+
+def poll_interval(age_seconds: float) -> float:
+    """Seconds until the next poll of a backup that has been waited on for ``age_seconds``.
+
+    Half-second polls while a backup is young keep the detection lag of short backups well under a
+    second; after that the interval grows with the age (1/30 of it) up to a minute, so a two-hour
+    backup costs a few hundred calls, not thousands.
+    """
+    return min(60.0, max(0.5, age_seconds / 30.0))
+
+
+def _never(_exc: BaseException) -> bool:
+    return False
+
+
+def _unchanged(exc: BaseException, _subject: str) -> BaseException:
+    return exc
 
 
 @dataclass
@@ -47,10 +61,10 @@ class _Watch:
     started: float
     next_due: float
     lifecycle: str = "CREATING"
-    result: Optional[Backup] = None
     gone: bool = False
     error: Optional[BaseException] = None
-    listeners: list[ProgressCallback] = field(default_factory=list)
+    result: Optional[Item] = None
+    listeners: list[Listener] = field(default_factory=list)
 
     @property
     def settled(self) -> bool:
@@ -58,18 +72,29 @@ class _Watch:
 
 
 class BackupWatcher:
-    """Waits for many backups with one batched poll per round (see module docstring)."""
+    """Waits for many backups with one batched poll per round (see module docstring).
+
+    ``describe`` answers a round; a wait ends when a backup's Lifecycle is in ``settled``. A failed
+    round for which ``is_transient`` is true is "no news" (polled again later); any other failure
+    ends the waits of that round with ``as_error(failure, backup ID)``.
+    """
 
     def __init__(
         self,
         describe: DescribeMany,
         *,
+        settled: Collection[str],
+        is_transient: Callable[[BaseException], bool] = _never,
+        as_error: Callable[[BaseException, str], BaseException] = _unchanged,
         clock: Callable[[], float] = time.monotonic,
         wait: WaitFn = condition_wait,
         interval: Callable[[float], float] = poll_interval,
         first_poll_after: float = 0.5,
     ) -> None:
         self._describe = describe
+        self._settled = frozenset(settled)
+        self._is_transient = is_transient
+        self._as_error = as_error
         self._clock = clock
         self._wait = wait
         self._interval = interval
@@ -85,10 +110,10 @@ class BackupWatcher:
         backup_id: str,
         *,
         deadline: float,
-        on_progress: Optional[ProgressCallback] = None,
-        initial: Optional[Backup] = None,
-    ) -> Backup:
-        """Block until the backup is AVAILABLE and return its description.
+        on_progress: Optional[Listener] = None,
+        initial: Optional[Item] = None,
+    ) -> Item:
+        """Block until the backup's lifecycle is settled (AVAILABLE or FAILED) and return its description.
 
         FAILED is returned too (the caller decides about deleting it); a vanished backup raises
         BackupDeletedError; the deadline raises BackupTimeoutError with the last lifecycle seen.
@@ -114,7 +139,7 @@ class BackupWatcher:
 
     # -- internals; all called with the condition held -------------------------------------
 
-    def _register(self, backup_id: str, initial: Optional[Backup], on_progress: Optional[ProgressCallback]) -> _Watch:
+    def _register(self, backup_id: str, initial: Optional[Item], on_progress: Optional[Listener]) -> _Watch:
         watch = self._watches.get(backup_id)
         if watch is None:
             now = self._clock()
@@ -135,7 +160,7 @@ class BackupWatcher:
         else:
             self._waiters[watch.backup_id] = remaining
 
-    def _outcome(self, watch: _Watch) -> Backup:
+    def _outcome(self, watch: _Watch) -> Item:
         if watch.error is not None:
             raise watch.error
         if watch.gone:
@@ -148,7 +173,7 @@ class BackupWatcher:
         ids = [w.backup_id for w in pending]
         self._polling = True
         self._cond.release()
-        answers: Mapping[str, Optional[Backup]] = {}
+        answers: Mapping[str, Optional[Item]] = {}
         failure: Optional[BaseException] = None
         try:
             answers = self._describe(ids)
@@ -163,8 +188,8 @@ class BackupWatcher:
             if watch.backup_id not in self._watches:
                 continue
             if failure is not None:
-                if not is_transient(failure):
-                    watch.error = as_package_error(failure, watch.backup_id)
+                if not self._is_transient(failure):
+                    watch.error = self._as_error(failure, watch.backup_id)
                 watch.next_due = now + self._interval(now - watch.started)
                 continue
             if watch.backup_id not in answers:
@@ -177,14 +202,13 @@ class BackupWatcher:
             watch.lifecycle = backup["Lifecycle"]
             for listener in watch.listeners:
                 listener(backup)
-            if watch.lifecycle in (BACKUP_DONE_STATE, BACKUP_FAILED_STATE):
+            if watch.lifecycle in self._settled:
                 watch.result = backup
             else:
                 watch.next_due = now + self._interval(now - watch.started)
         self._cond.notify_all()
 
 
-K = TypeVar("K")
 V = TypeVar("V")
 
 

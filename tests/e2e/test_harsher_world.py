@@ -12,7 +12,7 @@ import pytest
 from e2e_helpers import COMPONENT_TYPE, backup_program, live_backups, make_target, user_backups
 
 from fsx_backup_component import FsxBackup
-from fsx_backup_component.provider import SUPERSEDED_TAG_KEY
+from fsx_backup_component.backups import SUPERSEDED_TAG_KEY
 
 
 def tags_of(backup: dict[str, Any]) -> dict[str, str]:

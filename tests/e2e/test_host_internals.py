@@ -1,6 +1,6 @@
-"""Loud guards for the private host internals fsx_backup_component/_host.py relies on.
+"""Loud guards for the private host internals fsx_backup_component/host.py relies on.
 
-`python -m pulumi.dynamic` serves RPCs from a ThreadPoolExecutor(max_workers=4); _host finds the grpc
+`python -m pulumi.dynamic` serves RPCs from a ThreadPoolExecutor(max_workers=4); host.py finds the grpc
 server's pool (grpc._server._Server._state.thread_pool) and widens it so waits overlap. If either
 the Pulumi SDK or grpcio changes those internals, these tests fail and say what changed; the
 provider itself keeps working, only 4 backups at a time.
@@ -19,7 +19,7 @@ from e2e_helpers import BACKUP_TYPE, live_backups
 from fsx_backup_component import FsxBackup
 
 # Starts the real host module (the same code `python -m pulumi.dynamic` runs) in a thread, then
-# reports what _host finds in this process.
+# reports what host.py finds in this process.
 PROBE = textwrap.dedent(
     """
     import io, json, runpy, sys, threading, time
@@ -29,18 +29,18 @@ PROBE = textwrap.dedent(
     threading.Thread(
         target=runpy.run_module, args=("pulumi.dynamic",), kwargs={"run_name": "__main__"}, daemon=True
     ).start()
-    from fsx_backup_component import _host
+    from fsx_backup_component import host
     deadline = time.monotonic() + 20
     pools = []
     while not pools and time.monotonic() < deadline:
-        pools = _host.find_host_thread_pools()
+        pools = host.find_host_thread_pools()
         time.sleep(0.05)
     before = [p._max_workers for p in pools]
     # As in a real run: the pool has served calls (Configure, Check...) before our provider widens it.
     for future in [pools[0].submit(time.sleep, 0.01) for _ in range(8)]:
         future.result()
-    widened = _host.widen_host_thread_pool(48)
-    after = [p._max_workers for p in _host.find_host_thread_pools()]
+    widened = host.widen_host_thread_pool(48)
+    after = [p._max_workers for p in host.find_host_thread_pools()]
     # Then 12 calls that each wait for all 12 to be running (like 12 create()s waiting on backups).
     barrier = threading.Barrier(12, timeout=2)
     def wait_for_all():
@@ -73,7 +73,7 @@ def test_the_host_thread_pool_is_found_and_widened() -> None:
     report = _probe()
     assert report["before"] == [4], (
         "pulumi.dynamic's grpc server pool is no longer the one ThreadPoolExecutor(max_workers=4) "
-        f"_host expects (found {report['before']}); revisit fsx_backup_component/_host.py"
+        f"host.py expects (found {report['before']}); revisit fsx_backup_component/host.py"
     )
     assert report["widened"] == 48 and report["after"] == [48]
 

@@ -14,7 +14,7 @@ import pytest
 from e2e_helpers import BACKUP_TYPE, backup_program, live_backups, write_calls
 
 from fsx_backup_component import FsxBackup
-from fsx_backup_component.provider import TARGET_FILE_SYSTEM_ID
+from fsx_backup_component.state import TARGET_FILE_SYSTEM_ID
 
 
 @dataclass(frozen=True)

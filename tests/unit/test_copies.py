@@ -1,5 +1,5 @@
 """Cross-region copies (disaster recovery) against Stubber with fake time: fsx.copy_backup's request
-and error mapping, and operations.make_copies / refresh_copies / remove_copies.
+and error mapping, and copies.py: make_copies / refresh_copies / remove_copies.
 
 Each destination region has its own real boto3 client under its own Stubber, handed out by a
 ``client_for`` fake, so every request is checked against the model and pinned where it matters.
@@ -13,10 +13,11 @@ from typing import Any, Optional
 import boto3
 import pytest
 from botocore.stub import Stubber
-from test_operations import expect_delete, fake_runtime
+from test_backups import expect_delete, fake_runtime
 from unit_helpers import FS_ID, URN, FakeClock, backup_id, make_backup
 
-from fsx_backup_component import fsx, operations
+from fsx_backup_component import fsx
+from fsx_backup_component.copies import make_copies, refresh_copies, remove_copies
 from fsx_backup_component.errors import (
     AwsApiError,
     BackupDeletedError,
@@ -25,7 +26,8 @@ from fsx_backup_component.errors import (
     FsxBackupError,
     QuotaExceededError,
 )
-from fsx_backup_component.operations import Runtime
+from fsx_backup_component.runtime import SETTLED, Runtime
+from fsx_backup_component.state import copy_key
 from fsx_backup_component.token import (
     MAX_TOKEN_ATTEMPTS,
     delete_token,
@@ -46,7 +48,7 @@ EU = {"region": "eu-west-1", "kms_key_id": EU_KEY}
 
 def copy_token(destination: dict[str, Any], attempt: int = 0, source: str = SOURCE) -> str:
     """The token make_copies must use: stable per resource, generation, destination and source."""
-    material = f"{GEN}|copy|{operations.copy_key(destination)}|{source}"
+    material = f"{GEN}|copy|{copy_key(destination)}|{source}"
     return derive_token(URN, material, attempt)
 
 
@@ -95,7 +97,9 @@ class Regions:
         runtime = Runtime(clock=clock, sleep=clock.sleep)
         for client in self.clients.values():
             runtime._watchers[id(client)] = BackupWatcher(
-                lambda ids, c=client: fsx.describe_backups(c, ids), clock=clock, wait=clock.condition_wait
+                lambda ids, c=client: fsx.describe_backups(c, ids), settled=SETTLED,
+                is_transient=fsx.is_transient, as_error=fsx.as_package_error, clock=clock,
+                wait=clock.condition_wait,
             )
         return runtime
 
@@ -150,7 +154,7 @@ def expect_copy_search(stub: Stubber, found: Optional[list[dict[str, Any]]] = No
 
 def copies(regions: Regions, clock: FakeClock, destinations: list[dict[str, Any]], *, timeout: float = 3600,
            copy_tags: bool = True, progress: Optional[list[dict[str, Any]]] = None) -> list[dict[str, Any]]:
-    return operations.make_copies(
+    return make_copies(
         regions("us-east-1"), make_backup(SOURCE, "AVAILABLE"), destinations, resource_urn=URN, generation=GEN,
         copy_tags=copy_tags, deadline=clock() + timeout, runtime=regions.runtime(clock),
         client_for=regions, on_progress=None if progress is None else progress.append,
@@ -282,13 +286,13 @@ def test_copy_token_reused_with_other_parameters_is_spent(west: Any) -> None:
 
 
 # -------------------------------------------------------------------------------------------------
-# operations.make_copies
+# copies.make_copies
 
 
 def test_copy_key_tells_kms_keys_apart() -> None:
-    assert operations.copy_key(WEST) == "us-west-2|"
-    assert operations.copy_key({"region": "us-west-2"}) == operations.copy_key(WEST)
-    assert operations.copy_key(EU) == f"eu-west-1|{EU_KEY}"
+    assert copy_key(WEST) == "us-west-2|"
+    assert copy_key({"region": "us-west-2"}) == copy_key(WEST)
+    assert copy_key(EU) == f"eu-west-1|{EU_KEY}"
 
 
 def test_make_copies_starts_every_copy_before_waiting_and_reports_each(regions: Regions, clock: FakeClock) -> None:
@@ -549,20 +553,20 @@ def test_refresh_drops_copies_deleted_out_of_band_and_reports_the_live_ones(regi
     regions["us-west-2"].add_client_error("describe_backups", "BackupNotFound", "gone",
                                           expected_params={"BackupIds": [C_WEST]})
     expect_describe(regions["eu-west-1"], make_copy(C_EU, "eu-west-1", "AVAILABLE", kms=EU_KEY))
-    alive = operations.refresh_copies([_state("us-west-2", C_WEST), _state("eu-west-1", C_EU, EU_KEY)], regions)
+    alive = refresh_copies([_state("us-west-2", C_WEST), _state("eu-west-1", C_EU, EU_KEY)], regions)
     assert alive == [{**_state("eu-west-1", C_EU, EU_KEY), "kms_key_id": EU_KEY}]
 
 
 def test_refresh_drops_a_copy_reported_deleted(regions: Regions) -> None:
     expect_describe(regions["us-west-2"], make_copy(C_WEST, "us-west-2", "DELETED"))
-    assert operations.refresh_copies([_state("us-west-2", C_WEST)], regions) == []
+    assert refresh_copies([_state("us-west-2", C_WEST)], regions) == []
 
 
 def test_remove_copies_deletes_each_in_its_region_with_a_stable_token(regions: Regions, clock: FakeClock) -> None:
     regions["us-west-2"].add_response("delete_backup", {"BackupId": C_WEST, "Lifecycle": "DELETED"},
                                       expected_params={"BackupId": C_WEST, "ClientRequestToken": delete_token(C_WEST)})
     regions["eu-west-1"].add_client_error("delete_backup", "BackupNotFound", "already gone")
-    operations.remove_copies([_state("us-west-2", C_WEST), _state("eu-west-1", C_EU)], client_for=regions,
+    remove_copies([_state("us-west-2", C_WEST), _state("eu-west-1", C_EU)], client_for=regions,
                              deadline=clock() + 60, runtime=fake_runtime(regions("us-east-1"), clock))
     assert [c for c in regions.calls if c[1] == "DeleteBackup"] == [("us-west-2", "DeleteBackup"), ("eu-west-1", "DeleteBackup")]
 
@@ -570,6 +574,6 @@ def test_remove_copies_deletes_each_in_its_region_with_a_stable_token(regions: R
 def test_remove_copies_waits_while_a_copy_is_busy(regions: Regions, clock: FakeClock) -> None:
     expect_delete(regions["us-west-2"], C_WEST, error="BackupInProgress")
     expect_delete(regions["us-west-2"], C_WEST)
-    operations.remove_copies([_state("us-west-2", C_WEST)], client_for=regions, deadline=clock() + 60,
+    remove_copies([_state("us-west-2", C_WEST)], client_for=regions, deadline=clock() + 60,
                              runtime=fake_runtime(regions("us-east-1"), clock))
     assert clock.sleeps == [5.0]

@@ -18,15 +18,12 @@ import botocore.exceptions
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
-from hypothesis import given
-from hypothesis import strategies as st
 from unit_helpers import (
     FS_ID,
     FS_ID_2,
     VOL_ID,
     FakeClock,
     backup_id,
-    fast_settings,
     make_backup,
     make_dra,
     make_file_system,
@@ -37,13 +34,10 @@ from fsx_backup_component import fsx
 from fsx_backup_component.errors import (
     AwsApiError,
     BackupDeletedError,
-    BackupFailedError,
-    BackupTimeoutError,
     IneligibleTargetError,
     QuotaExceededError,
     TargetNotFoundError,
 )
-from fsx_backup_component.operations import Runtime
 
 TOKEN = "fsxb-0123456789abcdef0123456789abcdef01234567"
 B1 = backup_id(1)
@@ -726,17 +720,6 @@ def test_polls_are_not_retried(client: Any, stubber: Stubber, transient_retry: f
     assert transient_retry.retried == 0
 
 
-def test_the_shared_watcher_polls_without_the_transient_retry(
-    client: Any, stubber: Stubber, clock: FakeClock, transient_retry: fsx.TransientRetry
-) -> None:
-    transient_retry.budget_seconds = 300
-    client_error(stubber, "describe_backups", "ThrottlingException", expected={"BackupIds": [B1]})
-    _describe(stubber, make_backup(B1, "AVAILABLE"))
-    runtime = Runtime(clock=clock, sleep=clock.sleep, wait=clock.condition_wait)
-    assert runtime.watcher(client).wait(B1, deadline=clock() + 60)["Lifecycle"] == "AVAILABLE"
-    assert transient_retry.retried == 0 and transient_retry.clock.sleeps == []  # type: ignore[attr-defined]
-
-
 def test_a_storm_longer_than_botocores_attempts_is_outlasted(
     aws_env: None, monkeypatch: pytest.MonkeyPatch, transient_retry: fsx.TransientRetry
 ) -> None:
@@ -751,96 +734,11 @@ def test_a_storm_longer_than_botocores_attempts_is_outlasted(
 
 
 # -------------------------------------------------------------------------------------------------
-# wait_for_backup (fake clock and sleep)
+# errors worth another poll
 
 
 def _describe(stub: Stubber, backup: dict[str, Any]) -> None:
     stub.add_response("describe_backups", {"Backups": [backup]}, expected_params={"BackupIds": [backup["BackupId"]]})
-
-
-def test_wait_returns_the_available_backup_and_reports_progress(client: Any, stubber: Stubber, clock: FakeClock) -> None:
-    for percent in (0, 40):
-        _describe(stubber, make_backup(B1, "CREATING", percent=percent))
-    _describe(stubber, make_backup(B1, "AVAILABLE", percent=100))
-    seen: list[tuple[str, Any]] = []
-    backup = fsx.wait_for_backup(
-        client, B1, deadline=clock() + 600, clock=clock, sleep=clock.sleep,
-        on_progress=lambda b: seen.append((b["Lifecycle"], b.get("ProgressPercent"))),
-    )
-    assert backup["Lifecycle"] == "AVAILABLE"
-    assert seen == [("CREATING", 0), ("CREATING", 40), ("AVAILABLE", 100)]
-    assert clock.sleeps == [0.5, 0.5]
-
-
-def test_wait_raises_failed_with_aws_message(client: Any, stubber: Stubber, clock: FakeClock) -> None:
-    _describe(stubber, make_backup(B1, "FAILED", failure="The file system ran out of SSD capacity."))
-    with pytest.raises(BackupFailedError) as info:
-        fsx.wait_for_backup(client, B1, deadline=clock() + 600, clock=clock, sleep=clock.sleep)
-    assert info.value.backup_id == B1
-    assert info.value.reason == "The file system ran out of SSD capacity."
-    assert "The file system ran out of SSD capacity." in str(info.value)
-    assert f"aws fsx delete-backup --backup-id {B1}" in str(info.value)  # not deleted here
-
-
-@pytest.mark.parametrize("how", ["BackupNotFound", "DELETED"])
-def test_wait_raises_deleted_when_the_backup_vanishes(client: Any, stubber: Stubber, clock: FakeClock, how: str) -> None:
-    _describe(stubber, make_backup(B1, "CREATING"))
-    if how == "DELETED":
-        _describe(stubber, make_backup(B1, "DELETED"))
-    else:
-        client_error(stubber, "describe_backups", "BackupNotFound")
-    with pytest.raises(BackupDeletedError, match=f"{B1} was deleted outside Pulumi"):
-        fsx.wait_for_backup(client, B1, deadline=clock() + 600, clock=clock, sleep=clock.sleep)
-
-
-def test_wait_deadline_names_the_backup_and_its_last_lifecycle(client: Any, stubber: Stubber, clock: FakeClock) -> None:
-    _describe(stubber, make_backup(B1, "CREATING"))
-    _describe(stubber, make_backup(B1, "TRANSFERRING"))
-    _describe(stubber, make_backup(B1, "TRANSFERRING"))
-    with pytest.raises(BackupTimeoutError) as info:
-        fsx.wait_for_backup(client, B1, deadline=clock() + 1.0, clock=clock, sleep=clock.sleep)
-    assert (info.value.backup_id, info.value.lifecycle) == (B1, "TRANSFERRING")
-    assert f"FSx backup {B1} was still TRANSFERRING after 1s" in str(info.value)
-    assert sum(clock.sleeps) == pytest.approx(1.0)
-
-
-def test_wait_never_sleeps_past_the_deadline(client: Any, stubber: Stubber, clock: FakeClock) -> None:
-    _describe(stubber, make_backup(B1, "CREATING"))
-    _describe(stubber, make_backup(B1, "CREATING"))
-    with pytest.raises(BackupTimeoutError):
-        fsx.wait_for_backup(client, B1, deadline=clock() + 0.2, clock=clock, sleep=clock.sleep)
-    assert clock.sleeps == [pytest.approx(0.2)]
-
-
-def test_wait_keeps_polling_through_transient_errors(client: Any, stubber: Stubber, clock: FakeClock) -> None:
-    client_error(stubber, "describe_backups", "ThrottlingException")
-    client_error(stubber, "describe_backups", "InternalServerError", status=500)
-    _describe(stubber, make_backup(B1, "AVAILABLE"))
-    assert fsx.wait_for_backup(client, B1, deadline=clock() + 60, clock=clock, sleep=clock.sleep)["Lifecycle"] == "AVAILABLE"
-
-
-def test_wait_raises_fatal_errors_as_api_errors(client: Any, stubber: Stubber, clock: FakeClock) -> None:
-    client_error(stubber, "describe_backups", "AccessDeniedException", "not allowed")
-    with pytest.raises(AwsApiError) as info:
-        fsx.wait_for_backup(client, B1, deadline=clock() + 60, clock=clock, sleep=clock.sleep)
-    assert info.value.request_id == REQ_ID
-    assert str(info.value).startswith(f"DescribeBackups for {B1} failed: AccessDeniedException: not allowed")
-
-
-class _FlakyConnectionClient:
-    """describe_backups fails once with a connection error (after botocore's retries), then answers."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def can_paginate(self, _operation: str) -> bool:
-        return False  # pages are followed by hand: one call per page
-
-    def describe_backups(self, **_: Any) -> dict[str, Any]:
-        self.calls += 1
-        if self.calls == 1:
-            raise botocore.exceptions.EndpointConnectionError(endpoint_url="https://fsx.us-east-1.amazonaws.com")
-        return {"Backups": [make_backup(B1, "AVAILABLE")]}
 
 
 def test_connection_errors_are_transient() -> None:
@@ -848,41 +746,6 @@ def test_connection_errors_are_transient() -> None:
     assert fsx.is_transient(err)
     assert fsx.is_transient(botocore.exceptions.ReadTimeoutError(endpoint_url="https://x"))
     assert not fsx.is_transient(ValueError("x"))
-
-
-def test_wait_keeps_polling_through_connection_errors(clock: FakeClock) -> None:
-    flaky = _FlakyConnectionClient()
-    backup = fsx.wait_for_backup(flaky, B1, deadline=clock() + 60, clock=clock, sleep=clock.sleep)
-    assert backup["Lifecycle"] == "AVAILABLE" and flaky.calls == 2
-
-
-# -------------------------------------------------------------------------------------------------
-# poll_interval
-
-
-@pytest.mark.parametrize("age,interval", [(0, 0.5), (10, 0.5), (15, 0.5), (30, 1.0), (300, 10.0), (1800, 60.0), (1e6, 60.0)])
-def test_poll_interval_shape(age: float, interval: float) -> None:
-    assert fsx.poll_interval(age) == pytest.approx(interval)
-
-
-@fast_settings()
-@given(a=st.floats(0, 1e7), b=st.floats(0, 1e7))
-def test_poll_interval_is_bounded_and_monotonic(a: float, b: float) -> None:
-    lo, hi = sorted((a, b))
-    assert 0.5 <= fsx.poll_interval(lo) <= fsx.poll_interval(hi) <= 60.0
-
-
-def _polls_for(duration: float) -> int:
-    age, polls = 0.0, 0
-    while age < duration:
-        age += fsx.poll_interval(age)
-        polls += 1
-    return polls
-
-
-def test_a_two_hour_backup_costs_fewer_than_400_polls_and_a_short_one_is_seen_quickly() -> None:
-    assert _polls_for(2 * 3600) < 400
-    assert _polls_for(10) == 20  # detection lag under a second while young
 
 
 # -------------------------------------------------------------------------------------------------
@@ -967,7 +830,7 @@ def test_every_request_fsx_sends_fits_the_service_model(client: Any, stubber: St
     fsx.describe_file_systems(client, [FS_ID])
     fsx.describe_volumes(client, [VOL_ID])
     fsx.count_data_repository_associations(client, fs_ids)
-    fsx.wait_for_backup(client, B1, deadline=clock() + 5, clock=clock, sleep=clock.sleep)
+    fsx.describe_backups(client, [B1])
 
     model = client.meta.service_model
     assert {name for name, _ in sent} == {

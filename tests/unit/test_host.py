@@ -1,5 +1,5 @@
-"""_host.py without a provider host: the thread-pool widening is fail-safe (issue 14, A.4), and the
-engine log carries lasting warnings. Pools here are fakes or a private ThreadPoolExecutor."""
+"""host.py without a provider host: the thread-pool widening is fail-safe (issue 14, A.4).
+Pools here are fakes or a private ThreadPoolExecutor."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from fsx_backup_component import _host
+from fsx_backup_component import host, progress
 
 
 @pytest.fixture(autouse=True)
 def fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test is a new host process: the pool has not been widened yet."""
-    monkeypatch.setattr(_host, "_widened", None)
+    monkeypatch.setattr(host, "_widened", None)
 
 
 class BarePool:
@@ -43,21 +43,21 @@ def test_a_pool_without_the_expected_internals_is_left_as_it_was_with_one_warnin
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], pool_class: type
 ) -> None:
     pool = pool_class()
-    monkeypatch.setattr(_host, "find_host_thread_pools", lambda: [pool])
+    monkeypatch.setattr(host, "find_host_thread_pools", lambda: [pool])
     warnings: list[str] = []
-    assert _host.widen_host_thread_pool(64, warn=warnings.append) is None  # no exception
+    assert host.widen_host_thread_pool(64, warn=warnings.append) is None  # no exception
     assert pool._max_workers == 4
     assert len(warnings) == 1 and "at most 4" in warnings[0] and "could not widen" in warnings[0]
     assert warnings[0] in capsys.readouterr().err
     # Once per process: later calls neither retry nor warn again.
-    assert not _host.widen_host_thread_pool(64, warn=warnings.append)
+    assert not host.widen_host_thread_pool(64, warn=warnings.append)
     assert len(warnings) == 1 and pool._max_workers == 4
 
 
 def test_no_pool_found_is_one_warning(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_host, "find_host_thread_pools", lambda: [])
+    monkeypatch.setattr(host, "find_host_thread_pools", lambda: [])
     warnings: list[str] = []
-    assert _host.widen_host_thread_pool(64, warn=warnings.append) is None
+    assert host.widen_host_thread_pool(64, warn=warnings.append) is None
     assert len(warnings) == 1
 
 
@@ -65,27 +65,27 @@ def test_a_failing_search_for_pools_is_one_warning(monkeypatch: pytest.MonkeyPat
     def broken() -> list[Any]:
         raise AttributeError("module 'grpc._server' has no attribute '_Server'")
 
-    monkeypatch.setattr(_host, "find_host_thread_pools", broken)
+    monkeypatch.setattr(host, "find_host_thread_pools", broken)
     warnings: list[str] = []
-    assert _host.widen_host_thread_pool(64, warn=warnings.append) is None
+    assert host.widen_host_thread_pool(64, warn=warnings.append) is None
     assert len(warnings) == 1 and "AttributeError" in warnings[0]
 
 
 def test_a_failing_warning_is_not_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_host, "find_host_thread_pools", lambda: [BarePool()])
+    monkeypatch.setattr(host, "find_host_thread_pools", lambda: [BarePool()])
 
     def broken_warn(_message: str) -> None:
         raise ConnectionError("engine gone")
 
-    assert _host.widen_host_thread_pool(64, warn=broken_warn) is None
+    assert host.widen_host_thread_pool(64, warn=broken_warn) is None
 
 
 def test_a_real_thread_pool_is_widened_and_its_workers_started(monkeypatch: pytest.MonkeyPatch) -> None:
     pool = ThreadPoolExecutor(max_workers=4)
     try:
-        monkeypatch.setattr(_host, "find_host_thread_pools", lambda: [pool])
+        monkeypatch.setattr(host, "find_host_thread_pools", lambda: [pool])
         warnings: list[str] = []
-        assert _host.widen_host_thread_pool(12, warn=warnings.append) == 12
+        assert host.widen_host_thread_pool(12, warn=warnings.append) == 12
         assert pool._max_workers == 12 and len(pool._threads) == 12 and warnings == []
         started = threading.Barrier(13)
         futures = [pool.submit(started.wait, 10) for _ in range(12)]
@@ -112,9 +112,9 @@ def test_the_provider_module_loads_in_a_host_whose_pool_has_other_internals(
     """Before the fix the provider module raised AttributeError at import, and every Check failed."""
     pool = BarePool()
     log = RecordingLog()
-    monkeypatch.setattr(_host, "running_in_dynamic_host", lambda: True)
-    monkeypatch.setattr(_host, "find_host_thread_pools", lambda: [pool])
-    monkeypatch.setattr(_host.EngineLog, "from_argv", classmethod(lambda cls, argv=None: log))
+    monkeypatch.setattr(host, "running_in_dynamic_host", lambda: True)
+    monkeypatch.setattr(host, "find_host_thread_pools", lambda: [pool])
+    monkeypatch.setattr(progress, "_ENGINE_LOG", log)
     import fsx_backup_component.provider as installed
 
     name = "fsx_backup_component._provider_in_a_host"
@@ -127,46 +127,3 @@ def test_the_provider_module_loads_in_a_host_whose_pool_has_other_internals(
     assert pool._max_workers == 4
     (urn, message), = log.warnings
     assert "could not widen" in message
-
-
-def test_engine_log_warnings_are_lasting_and_info_is_ephemeral(monkeypatch: pytest.MonkeyPatch) -> None:
-    log = _host.EngineLog("127.0.0.1:1")
-    monkeypatch.setattr(log, "_ensure_sender", lambda: None)  # no engine here: read the queue instead
-    log.warn("urn:x", "kept old backup")
-    log.info("urn:x", "CREATING 10%")
-    assert log._queue.get_nowait() == ("urn:x", "kept old backup", False, "WARNING")
-    assert log._queue.get_nowait() == ("urn:x", "CREATING 10%", True, "INFO")
-
-
-def test_engine_log_without_an_engine_drops_warnings() -> None:
-    log = _host.EngineLog(None)
-    log.warn("urn:x", "nobody listens")
-    assert log._queue.empty() and log._thread is None
-
-
-def test_engine_log_sends_warnings_with_the_warning_severity(monkeypatch: pytest.MonkeyPatch) -> None:
-    import grpc
-    from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
-
-    sent: list[Any] = []
-    both_sent = threading.Event()
-
-    class FakeEngine:
-        def __init__(self, _channel: Any) -> None:
-            pass
-
-        def Log(self, request: Any, timeout: float) -> None:  # noqa: N802 - gRPC method name
-            sent.append(request)
-            if len(sent) == 2:
-                both_sent.set()
-
-    monkeypatch.setattr(grpc, "insecure_channel", lambda address: address)
-    monkeypatch.setattr(engine_pb2_grpc, "EngineStub", FakeEngine)
-    log = _host.EngineLog("127.0.0.1:1")
-    log.warn("urn:x", "kept old backup")
-    log.info("urn:x", "CREATING 10%")
-    assert both_sent.wait(10), sent  # gated on the sender, not on time
-    assert [(r.severity, r.ephemeral, r.message, r.urn) for r in sent] == [
-        (engine_pb2.WARNING, False, "kept old backup", "urn:x"),
-        (engine_pb2.INFO, True, "CREATING 10%", "urn:x"),
-    ]

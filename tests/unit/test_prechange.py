@@ -28,14 +28,14 @@ from unit_helpers import (
     make_volume,
 )
 
-from fsx_backup_component import fsx, prechange
+from fsx_backup_component import fsx, prechange, runtime
 from fsx_backup_component.errors import (
     IneligibleTargetError,
     InvalidInputError,
     TargetNotFoundError,
 )
-from fsx_backup_component.operations import Runtime
 from fsx_backup_component.prechange import GUARD_TAG_KEY, REASON_TAG_KEY, PreChangeBackup
+from fsx_backup_component.runtime import Runtime
 from fsx_backup_component.token import delete_token
 
 LUSTRE = "aws:fsx/lustreFileSystem:LustreFileSystem"
@@ -74,7 +74,7 @@ def env(client: Any, stubber: Stubber, clock: FakeClock, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(pulumi, "ResourceHook", FakeHook)
     monkeypatch.setattr(fsx, "client_for", client_for)
-    monkeypatch.setattr(prechange, "_RUNTIME", Runtime(clock=clock, sleep=clock.sleep, wait=clock.condition_wait))
+    monkeypatch.setattr(runtime, "SHARED", Runtime(clock=clock, sleep=clock.sleep, wait=clock.condition_wait))
     monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **kw: recorded.warnings.append(message))
     monkeypatch.setattr(pulumi.log, "info", lambda message, *a, **kw: recorded.infos.append(message))
     monkeypatch.setattr(pulumi.runtime, "is_dry_run", lambda: recorded.dry_run)

@@ -1,15 +1,17 @@
 """BackupProvider's methods called directly, as the dynamic host calls them, over a Stubber client.
 
 ``fsx.client_for`` is replaced by a Stubber-backed client (recording the region asked for) and the
-module's ``_RUNTIME`` by one on a fake clock. Stubber raises on any call that was not queued, so a
+process's ``runtime.SHARED`` by one on a fake clock. Stubber raises on any call that was not queued, so a
 test that queues only reads proves that no write happened.
 """
 
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
 import dill
@@ -32,17 +34,17 @@ from unit_helpers import (
     make_volume,
 )
 
-from fsx_backup_component import fsx, provider
+from fsx_backup_component import backups, fsx, progress, runtime, state
 from fsx_backup_component.errors import FsxBackupError, InvalidInputError
-from fsx_backup_component.operations import Runtime
 from fsx_backup_component.provider import BackupProvider
+from fsx_backup_component.runtime import Runtime
 from fsx_backup_component.token import delete_token, derive_token, generation_key
 
 B1 = backup_id(1)
 
 
 class RecordingLog:
-    """Stands in for the engine's Log service (provider._ENGINE_LOG)."""
+    """Stands in for the engine's Log service (progress.engine_log())."""
 
     def __init__(self) -> None:
         self.infos: list[tuple[str, str]] = []
@@ -70,16 +72,16 @@ class Env:
 @pytest.fixture
 def env(client: Any, stubber: Stubber, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Env:
     recorded = Env(client, stubber, clock)
-    monkeypatch.setattr(provider, "_ENGINE_LOG", recorded.log)
+    monkeypatch.setattr(progress, "_ENGINE_LOG", recorded.log)
 
     def client_for(region: Optional[str]) -> Any:
         recorded.regions.append(region)
         return client
 
     # The fake wait returns a hair after the time asked (see FakeClock.condition_wait).
-    runtime = Runtime(clock=clock, sleep=clock.sleep, wait=clock.condition_wait)
+    fake = Runtime(clock=clock, sleep=clock.sleep, wait=clock.condition_wait)
     monkeypatch.setattr(fsx, "client_for", client_for)
-    monkeypatch.setattr(provider, "_RUNTIME", runtime)
+    monkeypatch.setattr(runtime, "SHARED", fake)
     return recorded
 
 
@@ -250,12 +252,14 @@ def test_check_without_any_region_says_how_to_set_one(env: Env, monkeypatch: pyt
     assert prop == "region" and "aws:region" in reason and "AWS_REGION" in reason
 
 
-def test_check_unwraps_secret_inputs(env: Env) -> None:
-    expect_lustre(env.stubber)
-    env.stubber.add_response("describe_data_repository_associations", {"Associations": []})
-    news = inputs(target_file_system_id=rpc.wrap_rpc_secret(FS_ID))
-    result = BackupProvider().check({}, news)
-    assert failures_of(result) == [] and result.inputs["target_file_system_id"] == FS_ID
+def test_the_host_sends_no_secrets_so_inputs_are_read_as_they_come() -> None:
+    """The provider never unwraps secrets: the Python host answers Configure with acceptSecrets=False,
+    so the engine sends secret inputs in plain text (the secret rule itself: tests/e2e/test_engine_rules.py).
+    A loud guard should a future SDK start accepting secrets."""
+    spec = importlib.util.find_spec("pulumi.dynamic.__main__")
+    assert spec is not None and spec.origin is not None
+    host_source = Path(spec.origin).read_text()
+    assert '"acceptSecrets": False' in host_source, "the dynamic host now accepts secrets: unwrap them"
 
 
 # -------------------------------------------------------------------------------------------------
@@ -268,7 +272,7 @@ def test_configure_takes_aws_region_and_the_input_wins(env: Env) -> None:
     env.stubber.add_response("describe_file_systems", {"FileSystems": [make_file_system(FS_ID, "WINDOWS")]})
     env.stubber.add_response("describe_file_systems", {"FileSystems": [make_file_system(FS_ID, "WINDOWS")]})
     assert failures_of(p.check({}, inputs())) == []
-    provider._RUNTIME._lookups.clear()  # fresh cache for the next region
+    runtime.SHARED._lookups.clear()  # fresh cache for the next region
     assert failures_of(p.check({}, inputs(region="us-west-2"))) == []
     assert env.regions == ["eu-west-1", "us-west-2"]
 
@@ -276,7 +280,7 @@ def test_configure_takes_aws_region_and_the_input_wins(env: Env) -> None:
 def test_configure_without_region_falls_back_to_the_environment(env: Env) -> None:
     p = BackupProvider()
     p.configure(ConfigureRequest(Config({}, "proj")))
-    assert p._region({}) == "us-east-1"
+    assert p._env().region(None) == "us-east-1"  # AWS_REGION
 
 
 # -------------------------------------------------------------------------------------------------
@@ -304,7 +308,7 @@ def test_create_returns_every_input_and_small_outputs(env: Env) -> None:
     result = BackupProvider().create(news)
     assert result.id == B1
     outs = result.outs
-    for key in provider.INPUT_KEYS:
+    for key in state.INPUT_KEYS:
         assert key in outs, key
         assert outs[key] == news[key], key
     assert outs["client_request_token"] == token and outs["token_attempt"] == 0
@@ -344,7 +348,7 @@ def test_create_refuses_bad_input_before_any_call(env: Env) -> None:
 
 
 def created_outputs(**overrides: Any) -> dict[str, Any]:
-    outs = provider.backup_state(inputs(), make_backup(B1, "AVAILABLE", tags={"team": "storage"}), region="us-east-1")
+    outs = state.backup_state(inputs(), make_backup(B1, "AVAILABLE", tags={"team": "storage"}), region="us-east-1")
     outs.update({"client_request_token": "fsxb-x", "token_attempt": 0, "__provider": "b2xk"})
     outs.update(overrides)
     return outs
@@ -385,7 +389,7 @@ def test_diff(news: dict[str, Any], changes: bool, replaces: list[str], retarget
 
 
 def test_diff_of_no_tags_ignores_tags_fsx_copied_from_the_file_system() -> None:
-    olds = provider.backup_state(inputs(tags=None), make_backup(B1, "AVAILABLE", tags={"from-fs": "1"}), region="us-east-1")
+    olds = state.backup_state(inputs(tags=None), make_backup(B1, "AVAILABLE", tags={"from-fs": "1"}), region="us-east-1")
     assert BackupProvider().diff(B1, olds, inputs(tags=None)).changes is False
 
 
@@ -588,10 +592,10 @@ def test_create_derives_its_token_from_the_life(env: Env) -> None:
 def test_read_delete_and_update_use_the_backup_id_in_state(env: Env) -> None:
     """After a retarget the resource ID still names the first backup; the state names the current one."""
     B2 = backup_id(2)
-    state = created_outputs(backup_id=B2, backup_arn=make_backup(B2)["ResourceARN"])
+    stored = created_outputs(backup_id=B2, backup_arn=make_backup(B2)["ResourceARN"])
     env.stubber.add_response("describe_backups", {"Backups": [make_backup(B2, "AVAILABLE", tags={"team": "storage"})]},
                              expected_params={"BackupIds": [B2]})
-    result = BackupProvider().read(B1, state)
+    result = BackupProvider().read(B1, stored)
     assert (result.id, result.outs["backup_id"]) == (B1, B2)
 
     env.stubber.add_response("describe_backups", {"Backups": [make_backup(B2, "AVAILABLE", tags={"team": "storage"})]},
@@ -600,11 +604,11 @@ def test_read_delete_and_update_use_the_backup_id_in_state(env: Env) -> None:
         "ResourceARN": make_backup(B2)["ResourceARN"], "TagKeys": ["team"]})
     env.stubber.add_response("tag_resource", {}, expected_params={
         "ResourceARN": make_backup(B2)["ResourceARN"], "Tags": [{"Key": "owner", "Value": "me"}]})
-    assert BackupProvider().update(B1, state, inputs(tags={"owner": "me"})).outs["backup_id"] == B2
+    assert BackupProvider().update(B1, stored, inputs(tags={"owner": "me"})).outs["backup_id"] == B2
 
     env.stubber.add_response("delete_backup", {"BackupId": B2, "Lifecycle": "DELETED"},
                              expected_params={"BackupId": B2, "ClientRequestToken": delete_token(B2)})
-    BackupProvider().delete(B1, state)
+    BackupProvider().delete(B1, stored)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -632,7 +636,7 @@ def expect_new_target_backup(env: Env, news: dict[str, Any], fs_id: str = FS_NEW
 
 
 def superseded(arn: str) -> dict[str, Any]:
-    return {"ResourceARN": arn, "Tags": [{"Key": provider.SUPERSEDED_TAG_KEY, "Value": B_NEW}]}
+    return {"ResourceARN": arn, "Tags": [{"Key": backups.SUPERSEDED_TAG_KEY, "Value": B_NEW}]}
 
 
 def test_a_new_target_is_backed_up_and_the_old_backup_kept_tagged_superseded(env: Env) -> None:
@@ -644,7 +648,7 @@ def test_a_new_target_is_backed_up_and_the_old_backup_kept_tagged_superseded(env
     assert (outs["backup_id"], outs["target_file_system_id"], outs["file_system_id"]) == (B_NEW, FS_NEW, FS_NEW)
     assert outs["client_request_token"] == token and outs["token_attempt"] == 0
     assert "__provider" not in outs
-    assert any(B1 in m and provider.SUPERSEDED_TAG_KEY in m and "delete_superseded" in m
+    assert any(B1 in m and backups.SUPERSEDED_TAG_KEY in m and "delete_superseded" in m
                for _, m in env.log.warnings), env.log.warnings
 
 

@@ -17,11 +17,17 @@ from typing import Any, Optional
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
-from unit_helpers import FakeClock, backup_id, make_backup
+from hypothesis import given
+from hypothesis import strategies as st
+from unit_helpers import FakeClock, backup_id, fast_settings, make_backup
 
 from fsx_backup_component import fsx
 from fsx_backup_component.errors import AwsApiError, BackupDeletedError, BackupTimeoutError
-from fsx_backup_component.watcher import BackupWatcher, Coalescer
+from fsx_backup_component.runtime import SETTLED
+from fsx_backup_component.watcher import BackupWatcher, Coalescer, poll_interval
+
+# As runtime.py wires the watcher in production: fsx's transient classifier and error mapping.
+WIRED: dict[str, Any] = {"settled": SETTLED, "is_transient": fsx.is_transient, "as_error": fsx.as_package_error}
 
 B1, B2 = backup_id(1), backup_id(2)
 TIMEOUT = 10.0  # upper bound for any multi-thread step; reached only when something is broken
@@ -50,7 +56,7 @@ class ScriptedDescribe:
 
 
 def single_thread_watcher(describe: Callable[..., Any], clock: FakeClock) -> BackupWatcher:
-    return BackupWatcher(describe, clock=clock, wait=clock.condition_wait)
+    return BackupWatcher(describe, **WIRED, clock=clock, wait=clock.condition_wait)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -175,7 +181,9 @@ class Harness:
                 harness.registered.release()
                 return watch
 
-        self.watcher = SignallingWatcher(describe_and_signal, clock=self.clock, wait=lambda c, s: c.wait(0.005))
+        self.watcher = SignallingWatcher(
+            describe_and_signal, **WIRED, clock=self.clock, wait=lambda c, s: c.wait(0.005)
+        )
         self.results: dict[str, Any] = {}
         self.threads = [threading.Thread(target=self._run, args=(backup_id(i), self.clock() + deadline),
                                          daemon=True) for i in range(n)]
@@ -319,7 +327,7 @@ def test_real_threads_real_clock_share_polls() -> None:
             done = state["polls"] >= 5
         return {i: make_backup(i, "AVAILABLE" if done else "CREATING") for i in ids}
 
-    watcher = BackupWatcher(describe, first_poll_after=0.001, interval=lambda age: 0.002)
+    watcher = BackupWatcher(describe, **WIRED, first_poll_after=0.001, interval=lambda age: 0.002)
     barrier = threading.Barrier(n)
     results: list[Any] = []
 
@@ -475,3 +483,32 @@ def test_concurrent_callers_of_one_failing_key_share_one_fetch() -> None:
         assert not t.is_alive()
     assert len(results) == 2 and all(isinstance(r, ClientError) for r in results.values())
     assert len(fetch.calls) == 1
+
+
+# -------------------------------------------------------------------------------------------------
+# poll_interval
+
+
+@pytest.mark.parametrize("age,interval", [(0, 0.5), (10, 0.5), (15, 0.5), (30, 1.0), (300, 10.0), (1800, 60.0), (1e6, 60.0)])
+def test_poll_interval_shape(age: float, interval: float) -> None:
+    assert poll_interval(age) == pytest.approx(interval)
+
+
+@fast_settings()
+@given(a=st.floats(0, 1e7), b=st.floats(0, 1e7))
+def test_poll_interval_is_bounded_and_monotonic(a: float, b: float) -> None:
+    lo, hi = sorted((a, b))
+    assert 0.5 <= poll_interval(lo) <= poll_interval(hi) <= 60.0
+
+
+def _polls_for(duration: float) -> int:
+    age, polls = 0.0, 0
+    while age < duration:
+        age += poll_interval(age)
+        polls += 1
+    return polls
+
+
+def test_a_two_hour_backup_costs_fewer_than_400_polls_and_a_short_one_is_seen_quickly() -> None:
+    assert _polls_for(2 * 3600) < 400
+    assert _polls_for(10) == 20  # detection lag under a second while young

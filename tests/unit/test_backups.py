@@ -1,4 +1,4 @@
-"""operations.py against Stubber with fake time: the crash-safety rules of take/remove/retag."""
+"""backups.py against Stubber with fake time: the crash-safety rules of take/remove/retag."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from unit_helpers import (
     make_volume,
 )
 
-from fsx_backup_component import fsx, operations
+from fsx_backup_component import backups, fsx
 from fsx_backup_component.errors import (
     BackupDeletedError,
     BackupFailedError,
@@ -27,7 +27,7 @@ from fsx_backup_component.errors import (
     BackupTimeoutError,
     FsxBackupError,
 )
-from fsx_backup_component.operations import ProgressReporter, Runtime, TargetLookups
+from fsx_backup_component.runtime import SETTLED, Runtime
 from fsx_backup_component.token import (
     MAX_TOKEN_ATTEMPTS,
     delete_token,
@@ -45,7 +45,8 @@ def fake_runtime(client: Any, clock: FakeClock) -> Runtime:
     """A Runtime on the fake clock whose shared watcher waits by moving that clock."""
     runtime = Runtime(clock=clock, sleep=clock.sleep)
     runtime._watchers[id(client)] = BackupWatcher(
-        lambda ids: fsx.describe_backups(client, ids), clock=clock, wait=clock.condition_wait
+        lambda ids: fsx.describe_backups(client, ids), settled=SETTLED, is_transient=fsx.is_transient,
+        as_error=fsx.as_package_error, clock=clock, wait=clock.condition_wait,
     )
     return runtime
 
@@ -116,9 +117,9 @@ def expect_delete(stub: Stubber, bid: str, error: Optional[str] = None) -> None:
 
 def take(client: Any, clock: FakeClock, *, tags: Optional[dict[str, str]] = None, timeout: float = 3600,
          progress: Optional[list[dict[str, Any]]] = None, runtime: Optional[Runtime] = None,
-         generation: str = GEN, is_stale: Optional[operations.StaleRule] = None,
-         volume: bool = False) -> operations.TakenBackup:
-    return operations.take_backup(
+         generation: str = GEN, is_stale: Optional[backups.StaleRule] = None,
+         volume: bool = False) -> backups.TakenBackup:
+    return backups.take_backup(
         client, resource_urn=URN, generation=generation, file_system_id=None if volume else FS_ID,
         volume_id=VOL_ID if volume else None, tags=tags,
         deadline=clock() + timeout, runtime=runtime or fake_runtime(client, clock),
@@ -260,7 +261,7 @@ def test_adopted_by_tag_reconciles_the_tags(client: Any, stubber: Stubber, clock
     stubber.add_response("untag_resource", {}, expected_params={"ResourceARN": arn, "TagKeys": ["old"]})
     stubber.add_response("tag_resource", {}, expected_params={"ResourceARN": arn, "Tags": [{"Key": "env", "Value": "prod"}]})
     taken = take(client, clock, tags={"env": "prod"})
-    assert operations.user_tags(taken.backup) == {"env": "prod"}
+    assert fsx.user_tags(taken.backup) == {"env": "prod"}
 
 
 def test_destroy_then_recreate_with_changed_tags_takes_the_next_token(client: Any, clock: FakeClock) -> None:
@@ -298,7 +299,7 @@ def test_runtime_fakes_reach_the_shared_watcher(client: Any) -> None:
     if not finished:  # free the spinning thread: past its deadline it raises and ends
         clock.advance(3600)
         worker.join(5)
-    assert finished and isinstance(outcome[0], operations.TakenBackup)
+    assert finished and isinstance(outcome[0], backups.TakenBackup)
     assert outcome[0].backup["Lifecycle"] == "AVAILABLE"
 
 
@@ -397,7 +398,7 @@ def test_a_marked_backup_with_changed_tags_is_adopted_and_retagged(
     stubber.add_response("tag_resource", {}, expected_params={
         "ResourceARN": found["ResourceARN"], "Tags": [{"Key": "env", "Value": "prod"}]})
     taken = take(client, clock, tags={"env": "prod"})
-    assert operations.user_tags(taken.backup) == {"env": "prod"}
+    assert fsx.user_tags(taken.backup) == {"env": "prod"}
 
 
 def test_tokens_of_another_life_are_not_adopted(client: Any, stubber: Stubber, clock: FakeClock) -> None:
@@ -463,19 +464,19 @@ def test_the_target_is_read_once_however_many_tokens_are_tried(
 
 def test_remove_backup_deletes_with_a_stable_token(client: Any, stubber: Stubber, clock: FakeClock) -> None:
     expect_delete(stubber, B1)
-    assert operations.remove_backup(client, B1, deadline=clock() + 60, runtime=fake_runtime(client, clock)) is True
+    assert backups.remove_backup(client, B1, deadline=clock() + 60, runtime=fake_runtime(client, clock)) is True
 
 
 def test_remove_backup_already_gone_is_success(client: Any, stubber: Stubber, clock: FakeClock) -> None:
     stubber.add_client_error("delete_backup", "BackupNotFound", "no")
-    assert operations.remove_backup(client, B1, deadline=clock() + 60, runtime=fake_runtime(client, clock)) is False
+    assert backups.remove_backup(client, B1, deadline=clock() + 60, runtime=fake_runtime(client, clock)) is False
 
 
 def test_remove_backup_waits_while_busy(client: Any, stubber: Stubber, clock: FakeClock) -> None:
     expect_delete(stubber, B1, error="BackupBeingCopied")
     expect_delete(stubber, B1, error="BackupInProgress")
     expect_delete(stubber, B1)
-    assert operations.remove_backup(client, B1, deadline=clock() + 60, runtime=fake_runtime(client, clock)) is True
+    assert backups.remove_backup(client, B1, deadline=clock() + 60, runtime=fake_runtime(client, clock)) is True
     assert clock.sleeps == [5.0, 7.5]
 
 
@@ -483,7 +484,7 @@ def test_remove_backup_busy_past_the_deadline_fails_clearly(client: Any, stubber
     for _ in range(3):
         expect_delete(stubber, B1, error="BackupBeingCopied")
     with pytest.raises(FsxBackupError) as info:
-        operations.remove_backup(client, B1, deadline=clock() + 10, runtime=fake_runtime(client, clock))
+        backups.remove_backup(client, B1, deadline=clock() + 10, runtime=fake_runtime(client, clock))
     assert f"DeleteBackup of {B1}: FSx kept answering BackupBeingCopied for 10s" in str(info.value)
 
 
@@ -498,11 +499,11 @@ def test_reconcile_adds_overwrites_removes_and_keeps_the_token_tag(client: Any, 
     stubber.add_response("untag_resource", {}, expected_params={"ResourceARN": arn, "TagKeys": ["drift", "stale"]})
     stubber.add_response("tag_resource", {}, expected_params={"ResourceARN": arn, "Tags": [
         {"Key": "change", "Value": "new"}, {"Key": "new", "Value": "2"}]})
-    updated = operations.reconcile_tags(client, backup, desired={"keep": "1", "change": "new", "new": "2"},
+    updated = backups.reconcile_tags(client, backup, desired={"keep": "1", "change": "new", "new": "2"},
                                         previously_managed={"keep": "1", "change": "old", "stale": "x"})
     tags = {t["Key"]: t["Value"] for t in updated["Tags"]}
     assert tags == {"keep": "1", "change": "new", "new": "2", fsx.TOKEN_TAG_KEY: TOKENS[0]}
-    assert operations.user_tags(updated) == {"keep": "1", "change": "new", "new": "2"}
+    assert fsx.user_tags(updated) == {"keep": "1", "change": "new", "new": "2"}
     assert backup["Tags"][0] == {"Key": "keep", "Value": "1"} and len(backup["Tags"]) == 5  # input untouched
 
 
@@ -510,85 +511,10 @@ def test_reconcile_to_no_tags_removes_only_what_the_component_managed(client: An
     """Without user tags FSx may have copied the file system's tags: those are not ours to remove."""
     backup = make_backup(B1, "AVAILABLE", tags={"mine": "1", "copied-from-fs": "2"})
     stubber.add_response("untag_resource", {}, expected_params={"ResourceARN": backup["ResourceARN"], "TagKeys": ["mine"]})
-    updated = operations.reconcile_tags(client, backup, desired={}, previously_managed={"mine": "1"})
-    assert operations.user_tags(updated) == {"copied-from-fs": "2"}
+    updated = backups.reconcile_tags(client, backup, desired={}, previously_managed={"mine": "1"})
+    assert fsx.user_tags(updated) == {"copied-from-fs": "2"}
 
 
 def test_reconcile_with_nothing_to_do_makes_no_call(client: Any, stubber: Stubber) -> None:
     backup = make_backup(B1, "AVAILABLE", tags={"a": "1", fsx.TOKEN_TAG_KEY: "t"})
-    assert operations.reconcile_tags(client, backup, desired={"a": "1"}, previously_managed={"a": "1"})["Tags"] == backup["Tags"]
-
-
-# -------------------------------------------------------------------------------------------------
-# ProgressReporter
-
-
-def test_progress_reports_every_lifecycle_change_and_rate_limits_percent(clock: FakeClock) -> None:
-    messages: list[str] = []
-    report = ProgressReporter(messages.append, clock=clock, min_interval=10)
-    report(make_backup(B1, "CREATING", percent=0))
-    clock.advance(1)
-    report(make_backup(B1, "CREATING", percent=5))  # same lifecycle, < 10 s: dropped
-    report(make_backup(B1, "CREATING", percent=5))
-    clock.advance(1)
-    report(make_backup(B1, "TRANSFERRING", percent=10))  # lifecycle change: always shown
-    clock.advance(10)
-    report(make_backup(B1, "TRANSFERRING", percent=10))  # nothing new: never repeated
-    report(make_backup(B1, "TRANSFERRING", percent=60))
-    clock.advance(0.5)
-    report(make_backup(B1, "AVAILABLE"))
-    assert messages == [
-        f"FSx backup {B1}: CREATING 0%",
-        f"FSx backup {B1}: TRANSFERRING 10%",
-        f"FSx backup {B1}: TRANSFERRING 60%",
-        f"FSx backup {B1}: AVAILABLE",
-    ]
-
-
-# -------------------------------------------------------------------------------------------------
-# TargetLookups
-
-
-def test_lookups_turn_descriptions_into_facts(client: Any, stubber: Stubber) -> None:
-    stubber.add_response("describe_file_systems", {"FileSystems": [
-        make_file_system(FS_ID, "LUSTRE", deployment="PERSISTENT_1", import_path="s3://b/in")]},
-        expected_params={"FileSystemIds": [FS_ID]})
-    stubber.add_response("describe_data_repository_associations", {"Associations": []})
-    stubber.add_response("describe_volumes", {"Volumes": [make_volume(VOL_ID, ontap_type="DP")]},
-                         expected_params={"VolumeIds": [VOL_ID]})
-    clock = FakeClock()
-    lookups = TargetLookups(client, clock=clock, wait=clock.condition_wait)
-    facts = lookups.file_system(FS_ID)
-    assert facts is not None
-    assert (facts.file_system_type, facts.deployment_type, facts.import_path, facts.lifecycle,
-            facts.data_repository_association_count) == ("LUSTRE", "PERSISTENT_1", "s3://b/in", "AVAILABLE", 0)
-    volume = lookups.volume(VOL_ID)
-    assert volume is not None and (volume.volume_type, volume.ontap_volume_type) == ("ONTAP", "DP")
-    assert lookups.file_system(FS_ID) == facts  # cached: Stubber has no second answer
-
-
-def test_lookups_of_non_lustre_skip_associations_and_missing_is_none(client: Any, stubber: Stubber) -> None:
-    stubber.add_response("describe_file_systems", {"FileSystems": [make_file_system(FS_ID, "WINDOWS", deployment="MULTI_AZ_1")]})
-    stubber.add_client_error("describe_volumes", "VolumeNotFound", "no")
-    clock = FakeClock()
-    lookups = TargetLookups(client, clock=clock, wait=clock.condition_wait)
-    facts = lookups.file_system(FS_ID)
-    assert facts is not None and facts.deployment_type == "MULTI_AZ_1" and facts.data_repository_association_count == 0
-    assert lookups.volume(VOL_ID) is None
-
-
-def test_runtime_fake_sleep_reaches_the_look_ups_without_spinning(client: Any) -> None:
-    clock = FakeClock(start=1000.0)
-    stubber = Stubber(client)
-    stubber.activate()
-    stubber.add_response("describe_file_systems", {"FileSystems": [make_file_system(FS_ID, "WINDOWS")]})
-    lookups = Runtime(clock=clock, sleep=clock.sleep).lookups(client)
-    outcome: list[Any] = []
-    worker = threading.Thread(target=lambda: outcome.append(lookups.file_system(FS_ID)), daemon=True)
-    worker.start()
-    worker.join(1.0)
-    finished = not worker.is_alive()
-    if not finished:  # free the spinning thread: a clock well past the window lets it fetch and end
-        clock.advance(1.0)
-        worker.join(5)
-    assert finished and outcome[0] is not None and outcome[0].file_system_type == "WINDOWS"
+    assert backups.reconcile_tags(client, backup, desired={"a": "1"}, previously_managed={"a": "1"})["Tags"] == backup["Tags"]

@@ -1,0 +1,125 @@
+"""What a change of inputs means for a stored backup (pure): a new target is an update that takes a
+backup of the new target (retargeting), new triggers replace the backup, tags and copies are updated
+in place, and a source deleted outside Pulumi is replaced."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from . import fsx
+from .eligibility import is_unknown
+from .state import (
+    COPIES,
+    COPY_TAGS,
+    COPY_TO_REGIONS,
+    DELETE_SUPERSEDED,
+    LIFE,
+    LIFECYCLE,
+    MANAGED_TAGS,
+    REGION,
+    RESOURCE_URN,
+    TAGS,
+    TARGET_FACTS,
+    TARGET_FILE_SYSTEM_ID,
+    TARGET_VOLUME_ID,
+    TIMEOUT_SECONDS,
+    TRIGGERS,
+    copy_key,
+    copy_key_of,
+    destinations,
+)
+
+# A new target (another file system or volume, or another region) is an update that takes a backup of
+# the new target and keeps the old backup, the only copy of the old target's data (tagged
+# backups.SUPERSEDED_TAG_KEY), unless `delete_superseded` is set.
+TARGET_KEYS = (TARGET_FILE_SYSTEM_ID, TARGET_VOLUME_ID, REGION)
+# New triggers are a rotation the user asked for: a new backup replaces the old one.
+REPLACE_KEYS = (TRIGGERS,)
+GENERATION_KEYS = TARGET_KEYS + REPLACE_KEYS
+
+
+@dataclass(frozen=True)
+class Diff:
+    """The engine's answer to diff(): which inputs changed, which of them replace the resource."""
+
+    changed: list[str] = field(default_factory=list)
+    replaces: list[str] = field(default_factory=list)
+    retargeted: bool = False
+
+    @property
+    def stables(self) -> list[str]:
+        # resource_urn and __provider never cause a diff: same resource, same provider class. A
+        # retargeted backup gets a new backup_id within the same resource.
+        return [RESOURCE_URN] if self.retargeted else [RESOURCE_URN, "backup_id", "backup_arn"]
+
+
+def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
+    """Compare a stored state (old outputs, inputs echoed) with new inputs."""
+    retargeted = [k for k in TARGET_KEYS if changed(olds.get(k), news.get(k))]
+    replaces = [] if retargeted else [k for k in REPLACE_KEYS if changed(olds.get(k), news.get(k))]
+    if olds.get(LIFECYCLE) == fsx.BACKUP_DELETED_STATE:
+        replaces.append(LIFECYCLE)  # source deleted outside Pulumi, copies kept: a new generation
+    found = list(replaces) + retargeted
+    for key in (LIFE, DELETE_SUPERSEDED):
+        if changed(olds.get(key), news.get(key)):
+            found.append(key)
+    new_tags = news.get(TAGS)
+    if is_unknown(new_tags) or tags_differ(olds, new_tags):
+        found.append(TAGS)
+    for key in (TIMEOUT_SECONDS, TARGET_FACTS):
+        if changed(olds.get(key), news.get(key)):
+            found.append(key)
+    if copies_differ(olds, news):
+        found.append(COPY_TO_REGIONS)
+    if changed(olds.get(COPY_TAGS), news.get(COPY_TAGS)):
+        found.append(COPY_TAGS)  # applies to copies made from now on
+    return Diff(changed=found, replaces=replaces, retargeted=bool(retargeted))
+
+
+def retargets(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    """An update that backs up a new target (the old source still exists: else it is a replace)."""
+    return olds.get(LIFECYCLE) != fsx.BACKUP_DELETED_STATE and any(
+        changed(olds.get(k), news.get(k)) for k in TARGET_KEYS
+    )
+
+
+def same_generation(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    """An existing backup whose target and triggers stay: no new backup will be made."""
+    return bool(olds) and not any(changed(olds.get(k), news.get(k)) for k in GENERATION_KEYS)
+
+
+def changed(old: Any, new: Any) -> bool:
+    if is_unknown(new):
+        return True
+    return _normalize(old) != _normalize(new)
+
+
+def _normalize(value: Any) -> Any:
+    # Empty and absent mean the same to the user (an empty map of triggers is no triggers).
+    if value in (None, {}, [], ""):
+        return None
+    return value
+
+
+def tags_differ(olds: Mapping[str, Any], new_tags: Any) -> bool:
+    """Tags need an update when the user's tags changed, or when managed tags drifted in AWS
+    (refresh writes what AWS reports into `tags`)."""
+    new_tags = _normalize(new_tags)
+    managed = _normalize(olds.get(MANAGED_TAGS))
+    if new_tags != managed:
+        return True
+    if new_tags is None:
+        return False
+    return _normalize(olds.get(TAGS)) != new_tags
+
+
+def copies_differ(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    """Wanted destinations differ from the copies in state (a change of input, or a copy deleted
+    outside Pulumi and dropped by refresh)."""
+    new_value = news.get(COPY_TO_REGIONS)
+    if is_unknown(new_value):
+        return True
+    wanted = sorted(copy_key(d) for d in destinations(new_value))
+    have = sorted(copy_key_of(c) for c in olds.get(COPIES) or [])
+    return wanted != have

@@ -1,0 +1,68 @@
+"""Target look-ups for preview checks: FSx descriptions of file systems and volumes turned into the
+facts eligibility.py judges, coalesced and cached per client (``watcher.Coalescer``)."""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any, Callable, Optional
+
+from . import fsx
+from .eligibility import FileSystemFacts, VolumeFacts
+from .watcher import Coalescer, WaitFn, condition_wait
+
+
+class TargetLookups:
+    """Facts about file systems and volumes, shared by all concurrent check() calls of a region."""
+
+    def __init__(
+        self, client: Any, *, clock: Callable[[], float] = time.monotonic, wait: WaitFn = condition_wait
+    ) -> None:
+        self._file_systems: Coalescer[Optional[fsx.FileSystem]] = Coalescer(
+            functools.partial(fsx.describe_file_systems, client), clock=clock, wait=wait
+        )
+        self._volumes: Coalescer[Optional[fsx.Volume]] = Coalescer(
+            functools.partial(fsx.describe_volumes, client), clock=clock, wait=wait
+        )
+        self._associations: Coalescer[int] = Coalescer(
+            functools.partial(fsx.count_data_repository_associations, client), clock=clock, wait=wait
+        )
+
+    def file_system(self, file_system_id: str) -> Optional[FileSystemFacts]:
+        """The facts of one file system, ``None`` if it does not exist in this region."""
+        fs = self._file_systems.get(file_system_id)
+        if fs is None:
+            return None
+        lustre = fs.get("LustreConfiguration") or {}
+        repo = lustre.get("DataRepositoryConfiguration") or {}
+        fs_type = fs.get("FileSystemType")
+        associations = self._associations.get(file_system_id) if fs_type == "LUSTRE" else 0
+        deployment = (
+            lustre.get("DeploymentType")
+            or (fs.get("WindowsConfiguration") or {}).get("DeploymentType")
+            or (fs.get("OntapConfiguration") or {}).get("DeploymentType")
+            or (fs.get("OpenZFSConfiguration") or {}).get("DeploymentType")
+        )
+        return FileSystemFacts(
+            file_system_id=file_system_id,
+            file_system_type=fs_type,
+            deployment_type=deployment,
+            import_path=repo.get("ImportPath"),
+            export_path=repo.get("ExportPath"),
+            data_repository_association_count=associations,
+            lifecycle=fs.get("Lifecycle"),
+        )
+
+    def volume(self, volume_id: str) -> Optional[VolumeFacts]:
+        """The facts of one volume, ``None`` if it does not exist in this region."""
+        volume = self._volumes.get(volume_id)
+        if volume is None:
+            return None
+        ontap = volume.get("OntapConfiguration") or {}
+        return VolumeFacts(
+            volume_id=volume_id,
+            volume_type=volume.get("VolumeType"),
+            ontap_volume_type=ontap.get("OntapVolumeType"),
+            flexcache_endpoint_type=ontap.get("FlexCacheEndpointType"),
+            lifecycle=volume.get("Lifecycle"),
+        )

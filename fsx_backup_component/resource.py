@@ -1,0 +1,181 @@
+"""The steps of one ``FsxBackup`` resource (create, read, update, delete), composed from backups.py,
+copies.py and state.py: each takes a typed request or state and returns the state to store."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Optional
+
+from . import fsx
+from .backups import (
+    SUPERSEDED_TAG_KEY,
+    find_existing,
+    mark_superseded,
+    reconcile_tags,
+    remove_backup,
+    take_backup,
+)
+from .changes import copies_differ, retargets, tags_differ
+from .copies import (
+    PERMANENT_COPY_ERRORS,
+    make_copies,
+    reconcile_copies,
+    refresh_copies,
+    remove_copies,
+)
+from .eligibility import check_create_inputs
+from .errors import FsxBackupError, InvalidInputError
+from .progress import ProgressReporter
+from .runtime import Env
+from .state import (
+    COPIES,
+    INPUT_KEYS,
+    KEPT_BY_READ,
+    MANAGED_TAGS,
+    REGION,
+    RESOLVED_REGION,
+    TAGS,
+    BackupState,
+    Request,
+    backup_id_of,
+    backup_state,
+    explicit_region,
+)
+
+
+def create(request: Request, env: Env) -> BackupState:
+    """Take (or adopt) this generation's backup and its copies; return the state to store."""
+    failures = check_create_inputs(
+        resource_urn=request.resource_urn,
+        file_system_id=request.file_system_id,
+        volume_id=request.volume_id,
+        tags=request.inputs.get(TAGS),
+    )
+    if failures:
+        raise InvalidInputError(failures[0].property, failures[0].reason)
+    client = fsx.client_for(env.region(request.region))
+    urn = str(request.resource_urn)
+    generation = request.generation
+    reporter = ProgressReporter(functools.partial(env.log.info, urn))
+    deadline = env.runtime.deadline(request.timeout_seconds)
+    taken = take_backup(
+        client,
+        resource_urn=urn,
+        generation=generation,
+        file_system_id=request.file_system_id,
+        volume_id=request.volume_id,
+        tags=request.tags,
+        deadline=deadline,
+        runtime=env.runtime,
+        on_progress=reporter,
+    )
+    # Deliver the last status lines before the engine hears the resource is created.
+    env.log.flush(timeout=2.0)
+    state = backup_state(request.inputs, taken.backup, region=fsx.client_region(client))
+    state["client_request_token"] = taken.token
+    state["token_attempt"] = taken.attempt
+    if request.destinations:
+        try:
+            state[COPIES] = make_copies(
+                client, taken.backup, request.destinations, resource_urn=urn, generation=generation,
+                copy_tags=request.copy_tags, deadline=deadline, runtime=env.runtime,
+                client_for=fsx.client_for, on_progress=reporter,
+            )
+        except PERMANENT_COPY_ERRORS:
+            # create() fails, so the engine will not record the source: delete it rather than
+            # leave it in no stack. The next `up` moves past its token to a fresh backup.
+            remove_backup(client, taken.backup["BackupId"], deadline=deadline, runtime=env.runtime)
+            raise
+    return state
+
+
+def update(resource_id: str, old: BackupState, request: Request, env: Env) -> BackupState:
+    """Apply new inputs: a new target is backed up (``retarget``); otherwise tags and copies are
+    brought in line in place and every other input is recorded."""
+    if retargets(old, request.inputs):
+        return retarget(old, request, env)
+    state: dict[str, Any] = dict(old)
+    for key in INPUT_KEYS:
+        if key != TAGS:  # `tags` among outputs is what AWS reports; set below when it changes
+            state[key] = request.inputs.get(key)
+    desired = request.inputs.get(TAGS) or {}
+    previously = old.get(MANAGED_TAGS) or {}
+    if tags_differ(old, desired):
+        client = fsx.client_for(old.get(RESOLVED_REGION) or env.region(request.region))
+        backup = find_existing(client, backup_id_of(old, resource_id), "its tags cannot be updated")
+        backup = reconcile_tags(client, backup, desired=desired, previously_managed=previously)
+        state[TAGS] = fsx.user_tags(backup)
+    state[MANAGED_TAGS] = dict(desired)
+    if copies_differ(old, request.inputs):
+        # Every input but `tags` in `state` is the request's now.
+        state[COPIES] = reconcile_copies(
+            list(old.get(COPIES) or []),
+            request.destinations,
+            source_region=state.get(RESOLVED_REGION) or env.region(request.region),
+            source_id=backup_id_of(old, resource_id),
+            resource_urn=str(request.resource_urn),
+            generation=request.generation,
+            copy_tags=request.copy_tags,
+            deadline=env.runtime.deadline(request.timeout_seconds),
+            runtime=env.runtime,
+            client_for=fsx.client_for,
+        )
+    return BackupState(**state)  # type: ignore[typeddict-item]
+
+
+def retarget(old: BackupState, request: Request, env: Env) -> BackupState:
+    """The target changed: back up the new target, then keep the old backup and its copies
+    (tagged as superseded) or, when the user opted in with `delete_superseded`, delete them."""
+    state = create(request, env)
+    old_id = str(old.get("backup_id"))
+    old_client = fsx.client_for(old.get(RESOLVED_REGION) or env.region(explicit_region(old.get(REGION))))
+    old_copies = list(old.get(COPIES) or [])
+    urn = str(request.resource_urn)
+    if request.delete_superseded:
+        deadline = env.runtime.deadline(request.timeout_seconds)
+        remove_copies(old_copies, client_for=fsx.client_for, deadline=deadline, runtime=env.runtime)
+        remove_backup(old_client, old_id, deadline=deadline, runtime=env.runtime)
+        return state
+    kept = [(old_client, old_id, old.get("backup_arn"))] + [
+        (fsx.client_for(c["region"]), c["backup_id"], c.get("backup_arn")) for c in old_copies
+    ]
+    for client, backup_id, arn in kept:
+        try:
+            mark_superseded(client, arn, by=str(state["backup_id"]))
+        except FsxBackupError as exc:
+            env.log.warn(urn, f"kept superseded backup {backup_id} but could not tag it: {exc}")
+    env.log.warn(
+        urn,
+        f"the target changed: backup {old_id} of the old target is kept (tagged {SUPERSEDED_TAG_KEY}); "
+        "delete it in AWS when you no longer need it, or set `delete_superseded=True`",
+    )
+    return state
+
+
+def read(resource_id: str, state: BackupState, env: Env) -> Optional[BackupState]:
+    """The state as AWS reports it now; None when the backup and its copies are gone."""
+    region = state.get(RESOLVED_REGION) or env.region(explicit_region(state.get(REGION)))
+    backup = fsx.find_backup(fsx.client_for(region), backup_id_of(state, resource_id))
+    copies = refresh_copies(list(state.get(COPIES) or []), fsx.client_for)
+    if backup is None and not copies:
+        return None  # deleted outside Pulumi
+    if backup is None:
+        # The source is gone but copies live on: keep the resource so that the next `up`
+        # replaces it (diff sees lifecycle DELETED) and `destroy` still deletes the copies.
+        return BackupState(**{**state, "lifecycle": fsx.BACKUP_DELETED_STATE, COPIES: copies})  # type: ignore[typeddict-item]
+    refreshed = backup_state(state, backup, region=str(region))
+    for key in KEPT_BY_READ:
+        if key in state:
+            refreshed[key] = state[key]  # type: ignore[literal-required]
+    refreshed[COPIES] = copies
+    return refreshed
+
+
+def delete(resource_id: str, state: BackupState, env: Env) -> None:
+    """Delete the copies, then the backup; already gone is success."""
+    stored = Request.read(state)
+    region = state.get(RESOLVED_REGION) or env.region(stored.region)
+    deadline = env.runtime.deadline(stored.timeout_seconds)
+    # Copies first: FSx refuses to delete a source while a copy of it is in progress.
+    remove_copies(list(state.get(COPIES) or []), client_for=fsx.client_for, deadline=deadline, runtime=env.runtime)
+    remove_backup(fsx.client_for(region), backup_id_of(state, resource_id), deadline=deadline, runtime=env.runtime)
