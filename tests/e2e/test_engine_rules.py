@@ -4,7 +4,8 @@
   host): plain values to the provider, same-name re-annotation, additional_secret_outputs, and a scan
   of the stored state for secrets in plain text;
 * a preview pass before every `up` (unless skip_preview), whose failure fails the `up`;
-* a plain `destroy` refused when delete hooks exist (pulumi/pulumi#19933);
+* a plain `destroy` refused when delete hooks exist (pulumi/pulumi#19933); hooks with on_dry_run run
+  at preview; delete hooks run for retained resources too;
 * `.get()` reads done at preview;
 * customTimeouts sent as the engine sends them, and not enforced for dynamic resources.
 
@@ -20,7 +21,12 @@ from typing import Any, Callable
 import pulumi
 import pulumi_aws as aws
 from e2e_helpers import BACKUP_TYPE
-from pulumi.resource_hooks import ResourceHook, ResourceHookArgs, ResourceHookBinding
+from pulumi.resource_hooks import (
+    ResourceHook,
+    ResourceHookArgs,
+    ResourceHookBinding,
+    ResourceHookOptions,
+)
 from pulumi.runtime import rpc
 
 from fsx_backup_component import FsxBackup
@@ -232,6 +238,53 @@ def test_plain_destroy_is_refused_when_delete_hooks_exist(harness: Callable[...,
     assert h.state.resources == {} and seen == ["hooked"]
 
 
+def _guarded(seen: list[tuple[str, str, bool]], label: str, fail: bool = False, **opts: Any) -> Callable[[], None]:
+    def program() -> None:
+        def record(name: str) -> Callable[[ResourceHookArgs], None]:
+            def hook(args: ResourceHookArgs) -> None:
+                seen.append((name, args.name, pulumi.runtime.is_dry_run()))
+                if fail:
+                    raise RuntimeError("the guard refuses")
+
+            return hook
+
+        dry = ResourceHook("dry", record("dry"), ResourceHookOptions(on_dry_run=True))
+        wet = ResourceHook("wet", record("wet"))
+        binding = ResourceHookBinding(before_update=[dry, wet], before_delete=[dry, wet])
+        Echo("guarded", {"label": label}, pulumi.ResourceOptions(hooks=binding, **opts))
+
+    return program
+
+
+def test_hooks_with_on_dry_run_run_at_preview_and_can_fail_it(harness: Callable[..., Any]) -> None:
+    seen: list[tuple[str, str, bool]] = []
+    h = _toy_harness(harness)
+    h.up(_guarded(seen, "a")).raise_for_errors()
+    assert seen == [], "no update or delete yet"
+
+    h.up(_guarded(seen, "b")).raise_for_errors()
+    # the preview pass runs only `dry`; the update runs both
+    assert seen == [("dry", "guarded", True), ("dry", "guarded", False), ("wet", "guarded", False)]
+
+    seen.clear()
+    refused = h.up(_guarded(seen, "c", fail=True))
+    assert not refused.ok and "the guard refuses" in refused.error_text()
+    assert seen == [("dry", "guarded", True)] and not refused.rpcs(), "the preview failed: no update"
+    assert plain(h.state.resources[refused.preview_result.urn("guarded", ECHO)].inputs["label"]) == "b"
+
+
+def test_delete_hooks_run_for_a_retained_resource(harness: Callable[..., Any]) -> None:
+    seen: list[tuple[str, str, bool]] = []
+    h = _toy_harness(harness)
+    h.up(_guarded(seen, "a", retain_on_delete=True)).raise_for_errors()
+
+    h.destroy(_guarded(seen, "a", retain_on_delete=True), run_program=True).raise_for_errors()
+
+    # step.go DeleteStep.Apply runs the hooks before it looks at retain_on_delete
+    assert seen == [("dry", "guarded", False), ("wet", "guarded", False)]
+    assert h.state.resources == {}
+
+
 # ---------------------------------------------------------------------------------------------
 # 4. `.get()` reads at preview
 
@@ -279,7 +332,10 @@ def test_dynamic_get_reads_through_the_provider_at_preview(harness: Callable[...
 
 
 def _timed(label: str, timeouts: pulumi.CustomTimeouts) -> Callable[[], None]:
-    return lambda: Echo("timed", {"label": label}, pulumi.ResourceOptions(custom_timeouts=timeouts))
+    def program() -> None:
+        Echo("timed", {"label": label}, pulumi.ResourceOptions(custom_timeouts=timeouts))
+
+    return program
 
 
 def test_custom_timeouts_are_sent_and_not_enforced_for_dynamic_resources(harness: Callable[..., Any]) -> None:

@@ -28,6 +28,9 @@ Where the real engine is harsh, so is this one (upstream sources: pulumi/pulumi)
   ``skip_preview=True``; a failed preview fails the ``up`` before anything changes;
 * **``destroy`` without ``run_program``** is refused when any resource has delete hooks
   (pkg/engine/destroy.go, pulumi/pulumi#19933);
+* **hooks** run inside the steps' Apply, previews included for hooks registered ``on_dry_run``
+  (pkg/resource/deploy/deployment.go ``RunHooks``), and delete hooks run for retained resources too
+  (step.go ``DeleteStep.Apply`` runs them before it looks at ``retainOnDelete``);
 * **``.get()`` reads** run in previews too (pkg/resource/deploy/step.go ``ReadStep.Apply``), so their
   ID and outputs are known there; read resources are *external*: never deleted, only forgotten;
 * **custom timeouts**: parsed like source_eval.go ``generateTimeoutInSeconds`` (Go durations; an
@@ -221,6 +224,7 @@ class _Run:
     stack_urn: str = ""
     end_of_run_done: bool = False
     accept_secrets: bool = False  # the provider's ConfigureResponse.acceptSecrets
+    preview_replaced: list[ResourceState] = field(default_factory=list)  # preview: old sides of replacements
 
     @property
     def preview(self) -> bool:
@@ -746,6 +750,39 @@ class Harness:
                 run.inflight -= 1
                 run.idle.notify_all()
 
+    def _preview_hooks(
+        self,
+        run: _Run,
+        reg: _Registration,
+        op: str,
+        old: Optional[ResourceState],
+        new_inputs: dict[str, Any],
+        outputs: dict[str, Any],
+        delete_before_replace: bool,
+    ) -> None:
+        """The hooks of a preview's step. The engine runs them in the step's Apply also when it is a
+        dry run, skipping only hooks registered without ``on_dry_run`` (deployment.go ``RunHooks``;
+        step.go Create/Update/DeleteStep.Apply): a guard hook can fail ``pulumi preview``."""
+        urn = reg.urn
+        if op == "update" and old is not None:
+            self._hooks(run, reg.hooks, "before_update", urn, old.id, reg, old=old, new_inputs=new_inputs)
+            self._hooks(
+                run, reg.hooks, "after_update", urn, old.id, reg, old=old, new_inputs=new_inputs, new_outputs=outputs
+            )
+        elif op in ("create", "replace"):
+            if op == "replace" and old is not None:
+                if delete_before_replace:
+                    self._preview_delete_hooks(run, old)
+                else:
+                    with run.lock:
+                        run.preview_replaced.append(old)  # deleted at the end, as in an update
+            self._hooks(run, reg.hooks, "before_create", urn, "", reg, new_inputs=new_inputs)
+            self._hooks(run, reg.hooks, "after_create", urn, "", reg, new_inputs=new_inputs, new_outputs=outputs)
+
+    def _preview_delete_hooks(self, run: _Run, res: ResourceState) -> None:
+        self._hooks_for_delete(run, res, "before_delete")
+        self._hooks_for_delete(run, res, "after_delete")
+
     @staticmethod
     def _parse_custom_timeouts(reg: _Registration) -> None:
         """source_eval.go: each customTimeouts string -> seconds (``time.ParseDuration``); a string
@@ -917,7 +954,9 @@ class Harness:
             # Legacy preview (the Python host does not support preview: provider_plugin.go Create/Update
             # with req.Preview and !supportsPreview): outputs = the checked inputs.
             id_ = "" if op in ("create", "replace") else old.id  # type: ignore[union-attr]
-            return id_, self._step_secrets(run, reg, checked, checked)
+            outputs = self._step_secrets(run, reg, checked, checked)
+            self._preview_hooks(run, reg, op, old, checked, outputs, delete_before_replace)
+            return id_, outputs
 
         if op == "same":
             assert old is not None
@@ -1121,8 +1160,12 @@ class Harness:
             if op == "same":
                 return old.id, self._step_secrets(run, reg, old.outputs, reg.inputs)  # type: ignore[union-attr]
             if op == "update":
-                return old.id, self._step_secrets(run, reg, {**old.outputs, **reg.inputs}, reg.inputs)  # type: ignore[union-attr]
-            return "", self._step_secrets(run, reg, dict(reg.inputs), reg.inputs)
+                outputs = self._step_secrets(run, reg, {**old.outputs, **reg.inputs}, reg.inputs)  # type: ignore[union-attr]
+                self._preview_hooks(run, reg, op, old, reg.inputs, outputs, reg.delete_before_replace)
+                return old.id, outputs  # type: ignore[union-attr]
+            outputs = self._step_secrets(run, reg, dict(reg.inputs), reg.inputs)
+            self._preview_hooks(run, reg, op, old, reg.inputs, outputs, reg.delete_before_replace)
+            return "", outputs
 
         if op == "same":
             assert old is not None
@@ -1225,6 +1268,8 @@ class Harness:
         if run.preview:
             for res in removed:
                 self._record_op(run, res.urn, "delete")
+            if not run.failed:  # a preview's delete steps run their dry-run hooks too
+                self._parallel(run, run.preview_replaced + removed, lambda r, res: self._preview_delete_hooks(r, res))
             return
         if run.failed:
             return  # the engine performs no deletes after a failed step
@@ -1292,13 +1337,16 @@ class Harness:
         self, run: _Run, res: ResourceState, replacing: bool = False, replaced_old: bool = False
     ) -> None:
         urn = res.urn
+        # step.go DeleteStep.Apply: the before_delete hooks run first, for every delete (retained
+        # resources included), then the after_delete hooks (components too).
+        self._hooks_for_delete(run, res, "before_delete")
         if res.retain_on_delete or res.external:
             # step.go DeleteStep: retained and external (`.get()`) resources are only forgotten.
             self._forget(res, replaced_old)
             self._record_op(run, urn, "delete", **({"retained": True} if res.retain_on_delete else {"external": True}))
+            self._hooks_for_delete(run, res, "after_delete")
             return
         if res.custom:
-            self._hooks_for_delete(run, res, "before_delete")
             self.events.add(run.number, "op", "delete", "start", urn=urn, id=res.id)
             if res.dynamic:
                 # timeout: the customTimeouts.delete stored with the resource (step.go: s.old).
@@ -1316,8 +1364,7 @@ class Harness:
             self._record_op(run, urn, op, deleted_id=res.id)
         else:
             self.events.add(run.number, "op", "delete", "end", urn=urn, deleted_id=res.id)
-        if res.custom:
-            self._hooks_for_delete(run, res, "after_delete")
+        self._hooks_for_delete(run, res, "after_delete")
 
     def _forget(self, res: ResourceState, replaced_old: bool) -> None:
         with self._state_lock:
