@@ -31,6 +31,7 @@ from .state import (
     COPIES,
     INPUT_KEYS,
     KEPT_BY_READ,
+    LIFECYCLE,
     MANAGED_TAGS,
     REGION,
     RESOLVED_REGION,
@@ -162,7 +163,7 @@ def read(resource_id: str, state: BackupState, env: Env) -> Optional[BackupState
     if backup is None:
         # The source is gone but copies live on: keep the resource so that the next `up`
         # replaces it (diff sees lifecycle DELETED) and `destroy` still deletes the copies.
-        return BackupState(**{**state, "lifecycle": fsx.BACKUP_DELETED_STATE, COPIES: copies})  # type: ignore[typeddict-item]
+        return BackupState(**{**state, LIFECYCLE: fsx.BACKUP_DELETED_STATE, COPIES: copies})
     refreshed = backup_state(state, backup, region=str(region))
     for key in KEPT_BY_READ:
         if key in state:

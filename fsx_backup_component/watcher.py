@@ -30,7 +30,8 @@ Item = dict[str, Any]
 DescribeMany = Callable[[Sequence[str]], Mapping[str, Optional[Item]]]
 """IDs -> their descriptions; ``None`` for one that is gone, absent for one with no news."""
 Listener = Callable[[Item], None]
-WaitFn = Callable[[threading.Condition, float], None]
+WaitFn = Callable[[threading.Condition, float], object]
+"""Waits on the condition (held) for at most the given seconds; what it returns is ignored."""
 
 
 def condition_wait(condition: threading.Condition, seconds: float) -> None:

@@ -1,7 +1,11 @@
-"""The package's own static checks, run with the tests so CI keeps them: ruff (lint) and mypy (types)."""
+"""The package's own static checks, run with the tests so CI keeps them: ruff (lint), mypy (types, the
+package and the tests), and the architecture of docs/design.md (no import cycle, AWS only in fsx.py,
+a thin provider)."""
 
 from __future__ import annotations
 
+import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,18 +13,125 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "fsx_backup_component"
+# Each test directory is its own import root (no __init__.py; helpers imported by bare name).
+TEST_DIRECTORIES = sorted(p.name for p in (REPO / "tests").iterdir() if p.is_dir() and any(p.glob("*.py")))
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", *args], cwd=REPO, capture_output=True, text=True, timeout=300)
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=REPO, capture_output=True, text=True, timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
-@pytest.mark.parametrize("target", ["fsx_backup_component", "bench", "examples"])
+@pytest.mark.parametrize("target", ["fsx_backup_component", "bench", "examples", "tools"])
 def test_ruff_is_clean(target: str) -> None:
     done = _run("ruff", "check", target)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_mypy_is_clean_on_the_package() -> None:
-    done = _run("mypy", "fsx_backup_component")
+def test_mypy_is_clean_on_the_package_and_its_tools() -> None:
+    done = _run("mypy", "fsx_backup_component", "bench", "tools", "tests/conftest.py", "tests/test_static.py")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("directory", TEST_DIRECTORIES)
+def test_mypy_is_clean_on_the_tests(directory: str) -> None:
+    done = _run("mypy", f"tests/{directory}", env={"MYPYPATH": f"tests/{directory}"})
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+# -------------------------------------------------------------------------------------------------
+# architecture (docs/design.md, "Where each rule lives")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Modules ``path`` imports, at any depth (function bodies and TYPE_CHECKING blocks included)."""
+    module = _module_name(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)  # `from . import fsx`
+    return found
+
+
+def _package_graph() -> dict[str, set[str]]:
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    return {name: {m for m in _imports(path) if m in modules and m != name} for name, path in modules.items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected component with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycle_anywhere_in_the_package() -> None:
+    graph = _package_graph()
+    # Parent packages are imported implicitly; only module-to-module imports can form a cycle.
+    graph = {name: {m for m in deps if not name.startswith(m + ".")} for name, deps in graph.items()}
+    assert _cycles(graph) == []
+
+
+def test_aws_is_called_from_fsx_py_only() -> None:
+    """boto3/botocore in the package: fsx.py (every AWS call) and the emulator (testing/)."""
+    users = {
+        name
+        for name, path in ((_module_name(p), p) for p in PACKAGE.rglob("*.py"))
+        if any(m.split(".")[0] in ("boto3", "botocore") for m in _imports(path))
+    }
+    assert {u for u in users if not u.startswith("fsx_backup_component.testing")} == {"fsx_backup_component.fsx"}
+
+
+def test_the_provider_is_a_thin_adapter_and_the_poller_generic() -> None:
+    graph = _package_graph()
+    assert "fsx_backup_component.fsx" not in graph["fsx_backup_component.provider"]
+    assert "fsx_backup_component.fsx" not in graph["fsx_backup_component.watcher"]
+    assert len((PACKAGE / "provider.py").read_text(encoding="utf-8").splitlines()) < 250
+    # The pure modules import no I/O: only each other and errors.py.
+    for pure in ("eligibility", "token"):
+        assert graph[f"fsx_backup_component.{pure}"] <= {"fsx_backup_component.errors"}, pure
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

@@ -108,7 +108,7 @@ def main() -> None:
             result = provider.create(props)
         finally:
             sys.setprofile(None)
-    print(f"created {result.id} ({result.outs['lifecycle']})")
+    print(f"created {result.id} ({(result.outs or {}).get('lifecycle')})")
     print(f"modules entered ({len(tracer.entered)}): {' '.join(tracer.entered)}")
     print(f"climbs back up: {tracer.climbs}")
     print(f"returns to a module already left: {tracer.returns_to_left}")

@@ -1,7 +1,8 @@
 """State and behaviour of the local FSx emulator.
 
-Every behaviour is traced to ``shared/reference/fsx-backup-api.md`` by section number (§N). What the
-reference marks UNCONFIRMED is decided in exactly one named constant or function below, with a comment.
+Every behaviour is described, with its source, in docs/emulator.md; its entries carry the section
+tags (§N) that the comments below cite. What the sources leave UNCONFIRMED is decided in exactly one
+named constant or function below, with a comment (docs/emulator.md, "Assumptions (UNCONFIRMED)").
 
 Time never advances in the background: each backup stores its creation time and duration, and its
 lifecycle is computed from the injected clock when a request asks for it. Tests therefore move a
@@ -28,6 +29,13 @@ from typing import Any
 
 from .errors import FsxError
 from .faults import Faults
+from .records import (
+    apply_file_system_options,
+    build_file_system,
+    build_volume,
+    tag_list,
+)
+from .seed import apply_seed
 from .server import (
     EmulatorServer,
     Refusal,
@@ -74,7 +82,7 @@ IN_PROGRESS = frozenset({"PENDING", "CREATING", "TRANSFERRING", "COPYING"})  # �
 # UNCONFIRMED (§5): DeleteBackup answers BackupInProgress while the backup is still being made.
 # COPYING is deliberately not in the set: deleting an in-flight copy destination is allowed here.
 DELETE_BLOCKED_LIFECYCLES = frozenset({"PENDING", "CREATING", "TRANSFERRING"})
-# §7 + "Settled by public evidence": AVAILABLE is normal; a backup requested while the file system is
+# §7 + docs/emulator.md "Why each harsh default" (queued backups): AVAILABLE is normal; a backup requested while the file system is
 # UPDATING is queued, not refused (Windows and Lustre user guides); CREATING is refused with BadRequest
 # (recorded text below). Every other lifecycle refused the same way: UNCONFIRMED.
 # ONTAP volumes report CREATED when healthy (AVAILABLE is accepted too).
@@ -99,7 +107,7 @@ DEFAULT_PAGE_SIZE = 3
 DEFAULT_TOKEN_WINDOW_SECONDS = 300.0
 SUPPORTED_BACKUP_FILTERS = frozenset({"file-system-id", "backup-type", "file-system-type", "volume-id"})
 
-# "Settled by public evidence": the message AWS really sends (recorded, Windows, 2018). The model's
+# docs/emulator.md "Why each harsh default": the message AWS really sends (recorded, Windows, 2018). The model's
 # description ("Another backup is already under way...") is not the message.
 BACKUP_IN_PROGRESS_MESSAGE = "Another backup is already pending."
 # Lustre user-initiated: CREATING, then TRANSFERRING for the last 30% of the duration. PENDING only
@@ -120,23 +128,6 @@ def partition_of(region: str) -> str | None:
     if region in COMMERCIAL_REGIONS:
         return "aws"
     return OTHER_PARTITION_REGIONS.get(region)
-
-
-def _tag_list(tags: Mapping[str, str] | Iterable[Mapping[str, str]] | None) -> list[Json]:
-    """Accept {"k": "v"} or [{"Key": k, "Value": v}] and return the API list form."""
-    if tags is None:
-        return []
-    if isinstance(tags, Mapping):
-        return [{"Key": str(k), "Value": str(v)} for k, v in tags.items()]
-    return [{"Key": t["Key"], "Value": t["Value"]} for t in tags]
-
-
-def _deep_merge(target: Json, changes: Mapping[str, Any]) -> None:
-    for key, value in changes.items():
-        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
-            _deep_merge(target[key], value)
-        else:
-            target[key] = copy.deepcopy(value)
 
 
 class ManualClock:
@@ -316,8 +307,6 @@ class FsxEmulator:
         self._server: EmulatorServer | None = None
         self.seeded_ids: dict[str, list[str]] = {"file_systems": [], "volumes": [], "associations": []}
         if seed is not None:
-            from .seed import apply_seed
-
             apply_seed(self, seed)
 
     # --- lifecycle of the server ---------------------------------------------------------------
@@ -377,10 +366,10 @@ class FsxEmulator:
     def _partition(self, region: str) -> str:
         return partition_of(region) or "aws"
 
-    def _arn(self, region: str, resource: str) -> str:
+    def arn(self, region: str, resource: str) -> str:
         return f"arn:{self._partition(region)}:fsx:{region}:{self.account_id}:{resource}"
 
-    def _default_kms_key(self, region: str) -> str:
+    def default_kms_key(self, region: str) -> str:
         key = uuid.uuid5(uuid.NAMESPACE_URL, f"fsx-emulator/{region}/aws-managed-fsx-key")
         return f"arn:{self._partition(region)}:kms:{region}:{self.account_id}:key/{key}"
 
@@ -422,8 +411,6 @@ class FsxEmulator:
         type (Lustre PERSISTENT_2, Windows SINGLE_AZ_2, ONTAP/OpenZFS SINGLE_AZ_1). ``extra`` takes
         copy_tags_to_backups, automatic_backup_retention_days, active_directory_id, domain_name,
         storage_type, kms_key_id, or raw CamelCase FileSystem members (deep-merged)."""
-        from .seed import build_file_system
-
         fs_type = file_system_type.upper()
         if fs_type not in FILE_SYSTEM_TYPES:
             raise ValueError(f"file system type must be one of {FILE_SYSTEM_TYPES}")
@@ -435,7 +422,7 @@ class FsxEmulator:
                 self, fs_type, fs_id, region,
                 deployment_type=deployment_type or DEFAULT_DEPLOYMENT_TYPES[fs_type],
                 import_path=import_path, export_path=export_path, lifecycle=lifecycle,
-                tags=_tag_list(tags), storage_capacity=storage_capacity,
+                tags=tag_list(tags), storage_capacity=storage_capacity,
                 file_system_type_version=file_system_type_version, extra=extra,
             )
             fs["_seq"] = self._next_seq()
@@ -460,8 +447,6 @@ class FsxEmulator:
         """Add a volume to an ONTAP (or OpenZFS) file system. ``extra``: copy_tags_to_backups,
         storage_virtual_machine_id, storage_virtual_machine_root, size_in_megabytes, or raw
         CamelCase Volume members."""
-        from .seed import build_volume
-
         with self._lock:
             state, fs = self._find_fs(file_system_id)
             if volume_id is not None:
@@ -469,7 +454,7 @@ class FsxEmulator:
             volume = build_volume(
                 self, fs, state.name, volume_id or _hex_id("fsvol-"), name=name,
                 ontap_volume_type=ontap_volume_type, flexcache_endpoint_type=flexcache_endpoint_type,
-                volume_style=volume_style, lifecycle=lifecycle, tags=_tag_list(tags), extra=extra,
+                volume_style=volume_style, lifecycle=lifecycle, tags=tag_list(tags), extra=extra,
             )
             volume["_seq"] = self._next_seq()
             state.volumes[volume["VolumeId"]] = volume
@@ -493,7 +478,7 @@ class FsxEmulator:
             self._check_new_id("associations", dra_id)
             state.associations[dra_id] = {
                 "AssociationId": dra_id,
-                "ResourceARN": self._arn(state.name, f"association/{file_system_id}/{dra_id}"),
+                "ResourceARN": self.arn(state.name, f"association/{file_system_id}/{dra_id}"),
                 "FileSystemId": file_system_id,
                 "Lifecycle": lifecycle,
                 "FileSystemPath": file_system_path,
@@ -504,7 +489,7 @@ class FsxEmulator:
                     "AutoImportPolicy": {"Events": ["NEW", "CHANGED", "DELETED"]},
                     "AutoExportPolicy": {"Events": ["NEW", "CHANGED", "DELETED"]},
                 },
-                "Tags": _tag_list(tags),
+                "Tags": tag_list(tags),
                 "CreationTime": self.clock(),
                 "_seq": self._next_seq(),
             }
@@ -513,11 +498,9 @@ class FsxEmulator:
     def update_file_system(self, file_system_id: str, **changes: Any) -> None:
         """Change a file system out of band (lifecycle, file_system_type_version, deployment_type,
         import_path, export_path, tags, storage_capacity, copy_tags_to_backups, or CamelCase)."""
-        from .seed import apply_file_system_options
-
         with self._lock:
             state, fs = self._find_fs(file_system_id)
-            apply_file_system_options(self, fs, state.name, changes)
+            apply_file_system_options(fs, changes)
             if fs["Lifecycle"] in BACKUP_ALLOWED_FS_LIFECYCLES:
                 self._start_queued_backups(state, file_system_id)
 
@@ -733,7 +716,7 @@ class FsxEmulator:
             state, fs, volume, backup_type="USER_INITIATED", tags=params.get("Tags"), queued=queued
         )
         self._remember_token(state, "CreateBackup", params, record.backup_id)
-        # "Settled by public evidence": CreateBackup answers CREATING (recorded), whatever comes next.
+        # docs/emulator.md "Why each harsh default": CreateBackup answers CREATING (recorded), whatever comes next.
         return {"Backup": record.render(now, lifecycle="CREATING")}
 
     @staticmethod
@@ -827,8 +810,8 @@ class FsxEmulator:
             "BackupId": backup_id,
             "Type": backup_type,
             "CreationTime": self.clock(),
-            "KmsKeyId": fs.get("KmsKeyId") or self._default_kms_key(state.name),
-            "ResourceARN": self._arn(state.name, f"backup/{backup_id}"),
+            "KmsKeyId": fs.get("KmsKeyId") or self.default_kms_key(state.name),
+            "ResourceARN": self.arn(state.name, f"backup/{backup_id}"),
             "OwnerId": self.account_id,
             "FileSystem": _public(fs),  # §3: snapshot, persisted even if the FS is deleted
             "ResourceType": "VOLUME" if volume is not None else "FILE_SYSTEM",
@@ -949,7 +932,7 @@ class FsxEmulator:
         """Accepted shapes: a key ID (UUID or ``mrk-`` + 32 hex), ``alias/NAME``, or a key/alias ARN
         in the destination region. Anything else, or a key marked invalid -> InvalidDestinationKmsKey."""
         if key is None:
-            return self._default_kms_key(region)
+            return self.default_kms_key(region)
         partition = self._partition(region)
         arn_prefix = f"arn:{partition}:kms:{region}:\\d{{12}}:"
         if re.fullmatch(_KMS_KEY_ID, key):
@@ -996,7 +979,7 @@ class FsxEmulator:
             Type="USER_INITIATED",  # §3: a copy is USER_INITIATED
             CreationTime=self.clock(),
             KmsKeyId=kms_key,
-            ResourceARN=self._arn(state.name, f"backup/{backup_id}"),
+            ResourceARN=self.arn(state.name, f"backup/{backup_id}"),
             OwnerId=self.account_id,
             SourceBackupId=source.backup_id,
             SourceBackupRegion=source_region,
@@ -1098,7 +1081,7 @@ class FsxEmulator:
         if len(merged) > MAX_TAGS:
             # UNCONFIRMED: TagResource does not model ServiceLimitExceeded, so BadRequest.
             raise FsxError("BadRequest", f"A resource can have at most {MAX_TAGS} tags.")
-        resource["Tags"] = _tag_list(merged)
+        resource["Tags"] = tag_list(merged)
         return {}
 
     def _op_UntagResource(self, state: _Region, params: Json, now: float) -> Json:  # noqa: N802
@@ -1144,7 +1127,7 @@ def _key(name: str) -> Callable[[Json], str]:
 def _check_filtered_targets_exist(state: _Region, filters: list[Json]) -> None:
     """A DescribeBackups filter naming a file system or volume that does not exist (in this region,
     now) answers what the model lists for DescribeBackups: FileSystemNotFound / VolumeNotFound.
-    UNCONFIRMED ("Settled by public evidence": whether it fails or returns nothing is not public);
+    UNCONFIRMED (docs/emulator.md "Why each harsh default": whether it fails or returns nothing is not public);
     this is the harsher choice, and it holds for the file system of a retained backup too."""
     for flt in filters:
         values = flt.get("Values") or []
@@ -1242,7 +1225,7 @@ def _merge_copy_tags(source: _Backup, params: Json) -> list[Json]:
     merged.update({t["Key"]: t["Value"] for t in params.get("Tags") or []})
     if len(merged) > MAX_TAGS:
         raise FsxError("BadRequest", f"A backup can have at most {MAX_TAGS} tags.")
-    return _tag_list(merged)
+    return tag_list(merged)
 
 
 def _directory_information(fs: Json) -> Json | None:

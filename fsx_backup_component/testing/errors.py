@@ -9,7 +9,7 @@ __all__ = ["FsxError"]
 
 class FsxError(Exception):
     """An FSx API error: ``code`` becomes ``__type``; ``members`` are the modeled extra fields
-    (e.g. ``Parameter``, ``Limit``, ``BackupId``) placed at the top level of the body (reference §0).
+    (e.g. ``Parameter``, ``Limit``, ``BackupId``) placed at the top level of the body (docs/emulator.md §0).
     ``message_key``: FSx's modeled errors carry ``Message``; the front end's own refusals
     (MissingAuthenticationTokenException...) carry a lowercase ``message``."""
 

@@ -43,7 +43,7 @@ class Faults:
     """Mutable fault settings, read on every request.
 
     ``throttle_rate`` answers ``ThrottlingException`` / HTTP 400: that code is in botocore's retryable
-    throttling list (reference §10), so clients retry it like a real throttle. ``internal_error_rate``
+    throttling list (docs/emulator.md §10), so clients retry it like a real throttle. ``internal_error_rate``
     answers ``InternalServerError`` / HTTP 500 (the model's only server fault, §0). ``latency_seconds``
     is slept before answering (it stands for network time, so a real sleep is the point).
     ``operations`` restricts faults to those operation names (None = every operation).

@@ -1,4 +1,4 @@
-"""The HTTP side of the emulator: a loopback ThreadingHTTPServer speaking awsJson1_1 (reference §0).
+"""The HTTP side of the emulator: a loopback ThreadingHTTPServer speaking awsJson1_1 (docs/emulator.md §0).
 
 Before a request reaches the emulator's ``dispatch`` the server refuses what AWS's JSON front end
 refuses before any operation runs (a method other than POST, a Content-Type other than

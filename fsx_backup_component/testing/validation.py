@@ -2,9 +2,9 @@
 
 The emulator must reject what AWS rejects, so constraints are read from the model instead of being
 copied by hand: required members, string length, ``pattern``, enums, list length and integer ranges
-(reference §0: violations come back as ``BadRequest`` with "N validation errors detected: ...").
+(docs/emulator.md §0: violations come back as ``BadRequest`` with "N validation errors detected: ...").
 
-botocore itself only checks ``required`` and ``min`` client-side (reference §10), so everything else
+botocore itself only checks ``required`` and ``min`` client-side (docs/emulator.md §10), so everything else
 here is what makes an over-long token or a malformed ID fail like it would against the real service.
 """
 
@@ -102,7 +102,7 @@ def pattern_matches(pattern: str, value: str) -> bool:
     Smithy calls its ``pattern`` trait unanchored, but AWS's Coral front end validates with a full
     match: DynamoDB, recorded by dynalite, refuses '89hls;;f;d' for its unanchored pattern
     ``[a-zA-Z0-9_.-]+`` ("Member must satisfy regular expression pattern"). That matters for
-    ClientRequestToken (reference §1): its pattern ``[A-za-z0-9_.-]{0,63}$`` has no ``^``, so a search
+    ClientRequestToken (docs/emulator.md §1): its pattern ``[A-za-z0-9_.-]{0,63}$`` has no ``^``, so a search
     would accept any string; applied whole it admits 1..63 ASCII characters out of ``A-z`` (the model's
     typo, which also spans ``[\\]^_```), digits, ``_``, ``.`` and ``-`` -- the API reference's "a
     string of up to 63 ASCII characters". Full-match for FSx itself: UNCONFIRMED (the harsher choice).

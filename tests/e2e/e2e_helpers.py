@@ -23,7 +23,7 @@ TARGET_KINDS: dict[str, tuple[str, str]] = {
 }
 
 
-def make_target(emu: Any, kind: str, region: str = "us-east-1") -> dict[str, str]:
+def make_target(emu: Any, kind: str, region: str = "us-east-1") -> dict[str, Any]:
     """Seed the emulator with an eligible target of ``kind``; returns FsxBackup target kwargs."""
     if kind in ("lustre-persistent2", "lustre"):
         return {"file_system_id": emu.add_file_system("LUSTRE", deployment_type="PERSISTENT_2", region=region)}

@@ -1,4 +1,4 @@
-"""CreateBackup semantics (reference §1, §2, §3, §7, §8) through boto3 over HTTP."""
+"""CreateBackup semantics (docs/emulator.md §1, §2, §3, §7, §8) through boto3 over HTTP."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fsx_emu_helpers import BACKUP_SECONDS, all_pages, describe_backup, error_of
 
 from fsx_backup_component.testing import FsxEmulator, ManualClock
 
-# What AWS really sends (fsx-backup-api.md, "Settled by public evidence"), not the model's text.
+# What AWS really sends (docs/emulator.md, "Why each harsh default"), not the model's text.
 BACKUP_IN_PROGRESS = "Another backup is already pending."
 
 

@@ -1,5 +1,5 @@
 """Short pages on every Describe*, ID look-ups included, in no promised order; resources scoped to one
-region (fsx-backup-api.md "Paging applies to look-ups by ID too", §4, §9; docs/emulator.md)."""
+region (docs/emulator.md: "Paging, every list", §4, §9, and "Why each harsh default")."""
 
 from __future__ import annotations
 

@@ -374,7 +374,12 @@ def test_a_fresh_backup_is_not_judged_stale_against_itself(client: Any, stubber:
     expect_fresh(stubber)
     expect_create(stubber, TOKENS[0], make_backup(B1, "AVAILABLE"))
     calls: list[str] = []
-    take(client, clock, is_stale=lambda backup, live: calls.append(backup["BackupId"]) or False)
+
+    def never_stale(backup: dict[str, Any], _live: Sequence[dict[str, Any]]) -> bool:
+        calls.append(backup["BackupId"])
+        return False
+
+    take(client, clock, is_stale=never_stale)
     assert calls == [B1]
 
 

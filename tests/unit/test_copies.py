@@ -7,6 +7,7 @@ Each destination region has its own real boto3 client under its own Stubber, han
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any, Optional
 
@@ -27,7 +28,7 @@ from fsx_backup_component.errors import (
     QuotaExceededError,
 )
 from fsx_backup_component.runtime import SETTLED, Runtime
-from fsx_backup_component.state import copy_key
+from fsx_backup_component.state import CopyState, copy_key
 from fsx_backup_component.token import (
     MAX_TOKEN_ATTEMPTS,
     delete_token,
@@ -86,7 +87,8 @@ class Regions:
             stub.activate()
         self.clients[region], self.stubs[region] = client, stub
 
-    def __call__(self, region: str) -> Any:
+    def __call__(self, region: Optional[str]) -> Any:
+        assert region is not None
         return self.clients[region]
 
     def __getitem__(self, region: str) -> Stubber:
@@ -97,7 +99,7 @@ class Regions:
         runtime = Runtime(clock=clock, sleep=clock.sleep)
         for client in self.clients.values():
             runtime._watchers[id(client)] = BackupWatcher(
-                lambda ids, c=client: fsx.describe_backups(c, ids), settled=SETTLED,
+                functools.partial(fsx.describe_backups, client), settled=SETTLED,
                 is_transient=fsx.is_transient, as_error=fsx.as_package_error, clock=clock,
                 wait=clock.condition_wait,
             )
@@ -153,7 +155,7 @@ def expect_copy_search(stub: Stubber, found: Optional[list[dict[str, Any]]] = No
 
 
 def copies(regions: Regions, clock: FakeClock, destinations: list[dict[str, Any]], *, timeout: float = 3600,
-           copy_tags: bool = True, progress: Optional[list[dict[str, Any]]] = None) -> list[dict[str, Any]]:
+           copy_tags: bool = True, progress: Optional[list[dict[str, Any]]] = None) -> list[CopyState]:
     return make_copies(
         regions("us-east-1"), make_backup(SOURCE, "AVAILABLE"), destinations, resource_urn=URN, generation=GEN,
         copy_tags=copy_tags, deadline=clock() + timeout, runtime=regions.runtime(clock),
@@ -543,7 +545,7 @@ def test_find_copy_of_raises_other_listing_errors(regions: Regions) -> None:
 # refresh_copies / remove_copies
 
 
-def _state(region: str, bid: str, requested: Optional[str] = None) -> dict[str, Any]:
+def _state(region: str, bid: str, requested: Optional[str] = None) -> CopyState:
     return {"region": region, "requested_kms_key_id": requested, "backup_id": bid,
             "backup_arn": f"arn:aws:fsx:{region}:123456789012:backup/{bid}", "lifecycle": "AVAILABLE",
             "kms_key_id": "old-key"}

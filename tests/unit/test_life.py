@@ -7,6 +7,7 @@ import base64
 
 import dill
 from pulumi.dynamic.dynamic import serialize_provider
+from unit_helpers import outs_of
 
 from fsx_backup_component.life import GENERATION, NONCE, LifeProvider
 
@@ -14,13 +15,13 @@ from fsx_backup_component.life import GENERATION, NONCE, LifeProvider
 def test_each_life_gets_a_fresh_nonce_that_is_also_its_id() -> None:
     first = LifeProvider().create({GENERATION: "g1"})
     second = LifeProvider().create({GENERATION: "g1"})
-    assert first.id == first.outs[NONCE] and len(first.id) >= 32
-    assert first.outs[GENERATION] == "g1"
+    assert first.id == outs_of(first)[NONCE] and len(first.id) >= 32
+    assert outs_of(first)[GENERATION] == "g1"
     assert first.id != second.id  # same generation, another life: destroy then up, or another stack
 
 
 def test_a_new_generation_is_a_new_life() -> None:
-    created = LifeProvider().create({GENERATION: "g1"}).outs
+    created = outs_of(LifeProvider().create({GENERATION: "g1"}))
     changed = LifeProvider().diff(created[NONCE], created, {GENERATION: "g2"})
     assert changed.changes is True and changed.replaces == [GENERATION]
     assert changed.delete_before_replace is False
@@ -31,11 +32,11 @@ def test_a_new_generation_is_a_new_life() -> None:
 
 def test_the_nonce_survives_read_and_update() -> None:
     created = LifeProvider().create({GENERATION: "g1"})
-    read = LifeProvider().read(created.id, dict(created.outs))
-    assert (read.id, read.outs[NONCE]) == (created.id, created.id)
-    assert LifeProvider().read(created.id, {GENERATION: "g1"}).outs[NONCE] == created.id  # older state: the ID
-    updated = LifeProvider().update(created.id, dict(created.outs), {GENERATION: "g1"})
-    assert updated.outs[NONCE] == created.id
+    read = LifeProvider().read(created.id, dict(outs_of(created)))
+    assert (read.id, outs_of(read)[NONCE]) == (created.id, created.id)
+    assert outs_of(LifeProvider().read(created.id, {GENERATION: "g1"}))[NONCE] == created.id  # older state: the ID
+    updated = LifeProvider().update(created.id, dict(outs_of(created)), {GENERATION: "g1"})
+    assert outs_of(updated)[NONCE] == created.id
 
 
 def test_check_keeps_only_the_generation() -> None:
@@ -44,7 +45,7 @@ def test_check_keeps_only_the_generation() -> None:
 
 
 def test_delete_makes_no_call() -> None:
-    assert LifeProvider().delete("nonce", {GENERATION: "g1"}) is None
+    LifeProvider().delete("nonce", {GENERATION: "g1"})  # nothing to delete outside the state: no client, no call
 
 
 def test_the_pickled_provider_is_small_by_reference_and_stateless() -> None:

@@ -154,8 +154,8 @@ def sent_token(env: GuardEnv, n: int = -1) -> str:
 def test_both_hooks_also_run_on_dry_runs(env: GuardEnv) -> None:
     g = guard()
     binding = g.hooks
-    (update_hook,) = binding.before_update
-    (delete_hook,) = binding.before_delete
+    (update_hook,) = binding.before_update or []
+    (delete_hook,) = binding.before_delete or []
     for hook in (update_hook, delete_hook):
         assert isinstance(hook, FakeHook) and hook.opts is not None and hook.opts.on_dry_run is True
     assert guard("no-delete", before_delete=False).hooks.before_delete is None

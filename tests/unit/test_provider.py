@@ -32,6 +32,7 @@ from unit_helpers import (
     make_dra,
     make_file_system,
     make_volume,
+    outs_of,
 )
 
 from fsx_backup_component import backups, fsx, progress, runtime, state
@@ -307,7 +308,7 @@ def test_create_returns_every_input_and_small_outputs(env: Env) -> None:
         "Tags": [{"Key": "team", "Value": "storage"}, {"Key": fsx.TOKEN_TAG_KEY, "Value": token}]})
     result = BackupProvider().create(news)
     assert result.id == B1
-    outs = result.outs
+    outs = outs_of(result)
     for key in state.INPUT_KEYS:
         assert key in outs, key
         assert outs[key] == news[key], key
@@ -325,7 +326,7 @@ def test_create_waits_for_available(env: Env) -> None:
     expect_lustre(env.stubber)  # no user tags: the target's CopyTagsToBackups is read
     env.stubber.add_response("create_backup", {"Backup": make_backup(B1, "CREATING")})
     env.stubber.add_response("describe_backups", {"Backups": [make_backup(B1, "AVAILABLE")]})
-    assert BackupProvider().create(inputs(tags=None)).outs["lifecycle"] == "AVAILABLE"
+    assert outs_of(BackupProvider().create(inputs(tags=None)))["lifecycle"] == "AVAILABLE"
 
 
 def test_create_uses_the_region_input(env: Env) -> None:
@@ -348,7 +349,9 @@ def test_create_refuses_bad_input_before_any_call(env: Env) -> None:
 
 
 def created_outputs(**overrides: Any) -> dict[str, Any]:
-    outs = state.backup_state(inputs(), make_backup(B1, "AVAILABLE", tags={"team": "storage"}), region="us-east-1")
+    outs: dict[str, Any] = dict(
+        state.backup_state(inputs(), make_backup(B1, "AVAILABLE", tags={"team": "storage"}), region="us-east-1")
+    )
     outs.update({"client_request_token": "fsxb-x", "token_attempt": 0, "__provider": "b2xk"})
     outs.update(overrides)
     return outs
@@ -384,13 +387,14 @@ def test_diff(news: dict[str, Any], changes: bool, replaces: list[str], retarget
     assert (result.changes, result.replaces) == (changes, replaces)
     assert result.delete_before_replace is False
     # A retarget changes which backup the resource holds; anything else keeps it.
-    assert ("backup_id" in result.stables, "backup_arn" in result.stables) == (not retargeted, not retargeted)
-    assert "resource_urn" in result.stables
+    stables = result.stables or []
+    assert ("backup_id" in stables, "backup_arn" in stables) == (not retargeted, not retargeted)
+    assert "resource_urn" in stables
 
 
 def test_diff_of_no_tags_ignores_tags_fsx_copied_from_the_file_system() -> None:
     olds = state.backup_state(inputs(tags=None), make_backup(B1, "AVAILABLE", tags={"from-fs": "1"}), region="us-east-1")
-    assert BackupProvider().diff(B1, olds, inputs(tags=None)).changes is False
+    assert BackupProvider().diff(B1, dict(olds), inputs(tags=None)).changes is False
 
 
 def test_diff_sees_managed_tags_that_drifted_in_aws() -> None:
@@ -409,14 +413,14 @@ def test_update_retags_in_place(env: Env) -> None:
     env.stubber.add_response("describe_backups", {"Backups": [current]}, expected_params={"BackupIds": [B1]})
     env.stubber.add_response("untag_resource", {}, expected_params={"ResourceARN": arn, "TagKeys": ["team"]})
     env.stubber.add_response("tag_resource", {}, expected_params={"ResourceARN": arn, "Tags": [{"Key": "owner", "Value": "me"}]})
-    outs = BackupProvider().update(B1, olds, inputs(tags={"owner": "me"}, timeout_seconds=60)).outs
+    outs = outs_of(BackupProvider().update(B1, olds, inputs(tags={"owner": "me"}, timeout_seconds=60)))
     assert outs["tags"] == {"owner": "me"} and outs["managed_tags"] == {"owner": "me"}
     assert outs["timeout_seconds"] == 60 and outs["backup_id"] == B1 and outs["client_request_token"] == "fsxb-x"
     assert "__provider" not in outs
 
 
 def test_update_without_tag_change_makes_no_call(env: Env) -> None:
-    outs = BackupProvider().update(B1, created_outputs(), inputs(timeout_seconds=100)).outs
+    outs = outs_of(BackupProvider().update(B1, created_outputs(), inputs(timeout_seconds=100)))
     assert outs["timeout_seconds"] == 100 and outs["tags"] == {"team": "storage"}
 
 
@@ -440,8 +444,8 @@ def test_read_reflects_the_live_backup_and_keeps_the_token(env: Env) -> None:
     env.stubber.add_response("describe_backups", {"Backups": [make_backup(B1, "AVAILABLE", tags={"team": "edited"})]})
     result = BackupProvider().read(B1, created_outputs(resolved_region="eu-west-1"))
     assert result.id == B1
-    assert result.outs["tags"] == {"team": "edited"} and result.outs["client_request_token"] == "fsxb-x"
-    assert result.outs["managed_tags"] == {"team": "storage"}
+    assert outs_of(result)["tags"] == {"team": "edited"} and outs_of(result)["client_request_token"] == "fsxb-x"
+    assert outs_of(result)["managed_tags"] == {"team": "storage"}
     assert env.regions == ["eu-west-1"]
 
 
@@ -585,7 +589,7 @@ def test_create_derives_its_token_from_the_life(env: Env) -> None:
     env.stubber.add_response("create_backup", {"Backup": make_backup(B1, "AVAILABLE")}, expected_params={
         "FileSystemId": FS_ID, "ClientRequestToken": token,
         "Tags": [{"Key": "team", "Value": "storage"}, {"Key": fsx.TOKEN_TAG_KEY, "Value": token}]})
-    outs = BackupProvider().create(inputs(life="nonce-a")).outs
+    outs = outs_of(BackupProvider().create(inputs(life="nonce-a")))
     assert outs["client_request_token"] == token and outs["life"] == "nonce-a"
 
 
@@ -596,7 +600,7 @@ def test_read_delete_and_update_use_the_backup_id_in_state(env: Env) -> None:
     env.stubber.add_response("describe_backups", {"Backups": [make_backup(B2, "AVAILABLE", tags={"team": "storage"})]},
                              expected_params={"BackupIds": [B2]})
     result = BackupProvider().read(B1, stored)
-    assert (result.id, result.outs["backup_id"]) == (B1, B2)
+    assert (result.id, outs_of(result)["backup_id"]) == (B1, B2)
 
     env.stubber.add_response("describe_backups", {"Backups": [make_backup(B2, "AVAILABLE", tags={"team": "storage"})]},
                              expected_params={"BackupIds": [B2]})
@@ -604,7 +608,7 @@ def test_read_delete_and_update_use_the_backup_id_in_state(env: Env) -> None:
         "ResourceARN": make_backup(B2)["ResourceARN"], "TagKeys": ["team"]})
     env.stubber.add_response("tag_resource", {}, expected_params={
         "ResourceARN": make_backup(B2)["ResourceARN"], "Tags": [{"Key": "owner", "Value": "me"}]})
-    assert BackupProvider().update(B1, stored, inputs(tags={"owner": "me"})).outs["backup_id"] == B2
+    assert outs_of(BackupProvider().update(B1, stored, inputs(tags={"owner": "me"})))["backup_id"] == B2
 
     env.stubber.add_response("delete_backup", {"BackupId": B2, "Lifecycle": "DELETED"},
                              expected_params={"BackupId": B2, "ClientRequestToken": delete_token(B2)})
@@ -644,7 +648,7 @@ def test_a_new_target_is_backed_up_and_the_old_backup_kept_tagged_superseded(env
     news = inputs(target_file_system_id=FS_NEW)
     token = expect_new_target_backup(env, news)
     env.stubber.add_response("tag_resource", {}, expected_params=superseded(olds["backup_arn"]))
-    outs = BackupProvider().update(B1, olds, news).outs  # Stubber: no DeleteBackup is queued
+    outs = outs_of(BackupProvider().update(B1, olds, news))  # Stubber: no DeleteBackup is queued
     assert (outs["backup_id"], outs["target_file_system_id"], outs["file_system_id"]) == (B_NEW, FS_NEW, FS_NEW)
     assert outs["client_request_token"] == token and outs["token_attempt"] == 0
     assert "__provider" not in outs
@@ -658,7 +662,7 @@ def test_the_old_backups_copies_are_kept_and_tagged_too(env: Env) -> None:
     expect_new_target_backup(env, news)
     env.stubber.add_response("tag_resource", {}, expected_params=superseded(olds["backup_arn"]))
     env.stubber.add_response("tag_resource", {}, expected_params=superseded(_old_copy()["backup_arn"]))
-    outs = BackupProvider().update(B1, olds, news).outs
+    outs = outs_of(BackupProvider().update(B1, olds, news))
     assert not outs.get("copies")  # kept in AWS, no longer the resource's: destroy leaves them
     assert "us-west-2" in env.regions
 
@@ -668,7 +672,7 @@ def test_a_superseded_backup_that_cannot_be_tagged_is_kept_with_a_warning(env: E
     news = inputs(target_file_system_id=FS_NEW)
     expect_new_target_backup(env, news)
     env.stubber.add_client_error("tag_resource", "AccessDeniedException", "not allowed")
-    assert BackupProvider().update(B1, olds, news).outs["backup_id"] == B_NEW
+    assert outs_of(BackupProvider().update(B1, olds, news))["backup_id"] == B_NEW
     assert any("could not tag" in m and B1 in m for _, m in env.log.warnings), env.log.warnings
 
 
@@ -680,7 +684,7 @@ def test_delete_superseded_deletes_the_old_backup_and_its_copies_after_the_new_o
                              expected_params={"BackupId": C_OLD, "ClientRequestToken": delete_token(C_OLD)})
     env.stubber.add_response("delete_backup", {"BackupId": B1, "Lifecycle": "DELETED"},
                              expected_params={"BackupId": B1, "ClientRequestToken": delete_token(B1)})
-    outs = BackupProvider().update(B1, olds, news).outs  # Stubber: no TagResource is queued
+    outs = outs_of(BackupProvider().update(B1, olds, news))  # Stubber: no TagResource is queued
     assert outs["backup_id"] == B_NEW and outs["delete_superseded"] is True
 
 
@@ -689,7 +693,7 @@ def test_a_new_region_backs_up_there_and_tags_the_old_backup_in_its_own_region(e
     news = inputs(region="eu-west-1")
     expect_new_target_backup(env, news, fs_id=FS_ID)
     env.stubber.add_response("tag_resource", {}, expected_params=superseded(olds["backup_arn"]))
-    outs = BackupProvider().update(B1, olds, news).outs
+    outs = outs_of(BackupProvider().update(B1, olds, news))
     assert outs["backup_id"] == B_NEW
     assert env.regions == ["eu-west-1", "us-east-1"]
 

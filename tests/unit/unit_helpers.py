@@ -103,6 +103,14 @@ def make_dra(n: int, fs_id: str = FS_ID) -> dict[str, Any]:
     return {"AssociationId": f"dra-{n:017x}", "FileSystemId": fs_id, "Lifecycle": "AVAILABLE"}
 
 
+def outs_of(result: Any) -> dict[str, Any]:
+    """A provider result's outputs (CreateResult, ReadResult, UpdateResult): the SDK types allow None;
+    the providers here always set them."""
+    outs = result.outs
+    assert isinstance(outs, dict), outs
+    return outs
+
+
 class FakeClock:
     """Monotonic time that only moves when told to; ``sleep`` advances it and records the pause."""
 
