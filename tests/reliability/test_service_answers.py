@@ -33,7 +33,7 @@ from reliability_helpers import (
 
 from fsx_backup_component.testing import FsxEmulator
 
-# The provider's busy-wait pause is real time in the host (operations.BUSY_FIRST_WAIT = 5 s): keep
+# The provider's busy-wait pause is real time in the host (backups.BUSY_FIRST_WAIT = 5 s): keep
 # the automatic backup short so that the first retry after the pause succeeds.
 AUTOMATIC_BACKUP_SECONDS = 1.0
 BUSY_TEST_BUDGET_SECONDS = 20.0
