@@ -2,7 +2,7 @@
 with `copy_to_regions`.
 
 Every copy is made with a client of its destination region, with its own deterministic token, found
-again through its SourceBackupId, and waited on by that region's shared watcher (backups.py).
+again through its SourceBackupId, and waited on by that region's shared watcher (runtime.py).
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """The AWS edge: the FSx client factory, every boto3 call of the package, and AWS error mapping.
 
-Plain functions taking the FSx client first, in four sections: clients (one per region and
-process, credentials from boto3's own chain), errors (AWS errors -> the package's hierarchy, with
+Plain functions taking the FSx client first, in sections: clients (one per region and process,
+credentials from boto3's own chain), errors (AWS errors -> the package's hierarchy, with
 ``raise ... from``; transient ones retried past botocore's quota by ``TransientRetry``), finders
 (``describe_*``, ``find_*``: every page read, and "not found" is ``None`` whatever form AWS used),
-and actions (``create_backup``, ``copy_backup``, ``delete_backup``, ``tag_backup`` ...). Waiting is not
+actions (``create_backup``, ``copy_backup``, ``delete_backup``, ``tag_backup`` ...), and readers of
+a description (``failure_reason``, ``user_tags``). Waiting is not
 done here: watcher.py polls through ``describe_backups``. No rule about *which* backup to make lives
 here; backups.py and copies.py decide, this module only asks AWS. See docs/design.md.
 """

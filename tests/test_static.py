@@ -42,6 +42,13 @@ def test_mypy_is_clean_on_the_tests(directory: str) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_test_file_names_are_unique_across_test_directories() -> None:
+    """The test directories have no __init__.py: pytest imports each test file by its bare name, and
+    two files of one name stop the whole run at collection."""
+    names = [p.name for p in (REPO / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
 # -------------------------------------------------------------------------------------------------
 # architecture (docs/design.md, "Where each rule lives")
 
