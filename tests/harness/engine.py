@@ -442,8 +442,13 @@ class Harness:
         """Kill the provider when the emulator receives its ``count``-th ``operation`` call from now
         (counted before the emulator answers: the request is served, the
         provider never sees the answer). One-shot."""
+        self.on_emulator_call(operation, count, self.kill_provider)
+
+    def on_emulator_call(self, operation: str, count: int, action: Callable[[], None]) -> None:
+        """Run ``action`` when the emulator receives its ``count``-th ``operation`` call from now
+        (before it answers), e.g. to start a throttling storm as an `up` begins its writes. One-shot."""
         counter = self._observe_emulator_calls()
-        counter.arm(operation, count, self.kill_provider, current=self.emulator.calls[operation])
+        counter.arm(operation, count, action, current=self.emulator.calls[operation])
 
     def kill_when(self, predicate: Callable[[], bool], *, poll: float = 0.01, timeout: float = 120.0) -> None:
         """Kill the provider as soon as ``predicate()`` is true during a run (checked every ``poll``
@@ -1117,6 +1122,7 @@ class Harness:
                 op = "update"
 
         if run.preview:
+            self._dry_run_hooks(run, reg, op, old)
             self._record_op(run, urn, op, changed=changed)
             if op == "same":
                 return old.id, self._step_secrets(run, reg, old.outputs, reg.inputs)  # type: ignore[union-attr]
@@ -1381,6 +1387,17 @@ class Harness:
             old_inputs=old.inputs if old else None, old_outputs=old.outputs if old else None,
             new_inputs=new_inputs, new_outputs=new_outputs,
         )
+
+    def _dry_run_hooks(self, run: _Run, reg: _Registration, op: str, old: Optional[ResourceState]) -> None:
+        """A preview runs the before-hooks of each step it would take, for hooks registered with
+        ``on_dry_run`` (the others are skipped in ``_invoke_hooks``), as the engine's step executor
+        does: a hook that fails fails the preview."""
+        if op == "create":
+            self._hooks(run, reg.hooks, "before_create", reg.urn, "", reg, new_inputs=reg.inputs)
+        elif op == "update" and old is not None:
+            self._hooks(run, reg.hooks, "before_update", reg.urn, old.id, reg, old=old, new_inputs=reg.inputs)
+        elif op == "replace" and old is not None:
+            self._hooks_for_delete(run, old, "before_delete")
 
     def _hooks_for_delete(self, run: _Run, res: ResourceState, hook_type: str) -> None:
         names = res.hooks.get(hook_type) or []
