@@ -66,5 +66,5 @@ def test_parallel_knob_limits_operations_in_flight(emu: Any, harness: Callable[.
 
     up = harness(program, parallel=1).up().raise_for_errors()
 
-    first, second = sorted(up.rpcs("Create"), key=lambda r: r.started)
+    first, second = sorted((r for r in up.rpcs("Create") if BACKUP_TYPE in r.urn), key=lambda r: r.started)
     assert first.ended is not None and first.ended <= second.started, "parallel=1 runs one step at a time"

@@ -30,11 +30,19 @@ def _near_available(emu: Any) -> Callable[[], bool]:
     return predicate
 
 
+def _polled_by_id(emu: Any) -> Callable[[], bool]:
+    def predicate() -> bool:
+        return any(op == "DescribeBackups" and "BackupIds" in params for _, _, op, params in emu.call_log)
+
+    return predicate
+
+
 KILL_POINTS: dict[str, Callable[[Any, Any], None]] = {
     # the CreateBackup request reached FSx, the provider never saw the answer
     "right-after-CreateBackup": lambda h, emu: h.kill_on_emulator_call("CreateBackup", 1),
-    # create() is polling (first DescribeBackups of the wait)
-    "mid-wait": lambda h, emu: h.kill_on_emulator_call("DescribeBackups", 1),
+    # create() is polling (the first DescribeBackups by ID: the one before CreateBackup lists the
+    # target's backups by filter, looking for this life's token tag)
+    "mid-wait": lambda h, emu: h.kill_when(_polled_by_id(emu)),
     # the backup is almost AVAILABLE
     "just-before-AVAILABLE": lambda h, emu: h.kill_when(_near_available(emu)),
 }

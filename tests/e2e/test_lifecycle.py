@@ -41,7 +41,8 @@ def test_backup_lifecycle(kind: str, emu: Any, harness: Callable[..., Any]) -> N
     # -- up: one AVAILABLE backup, outputs populated ----------------------------------------
     up = h.up(program({"team": "data"})).raise_for_errors()
     assert up.ops[urn] == "create"
-    assert up.methods()["Create"] == 1
+    # The backup and its life (life.py: the nonce stored before the first CreateBackup).
+    assert len(up.rpcs("Create", urn)) == 1 and up.methods()["Create"] == 2
     (backup,) = live_backups(emu)
     assert backup["Lifecycle"] == "AVAILABLE"
     outputs = up.outputs_of("nightly", "fsx-backup:index:FsxBackup")
@@ -73,6 +74,7 @@ def test_backup_lifecycle(kind: str, emu: Any, harness: Callable[..., Any]) -> N
     retag = h.up(program({"team": "ops", "reason": "pre-upgrade"})).raise_for_errors()
     assert retag.ops[urn] == "update"
     assert retag.methods()["Update"] == 1 and not retag.rpcs("Create")
+    assert retag.rpcs("Update")[0].urn == urn, "a tag change is not a new life"
     assert emu.calls["CreateBackup"] == created_before
     (retagged,) = live_backups(emu)
     assert retagged["BackupId"] == backup["BackupId"]

@@ -74,6 +74,9 @@ def test_no_credential_value_leaks(emu: Any, harness: Callable[..., Any]) -> Non
     decoded = _provider_blobs(
         [v for r in h.rpc_log for v in iter_strings((r.response or {}).get("properties", {}).get("__provider", ""))]
     )
-    assert decoded and all(b"fsx_backup_component.provider" in blob for blob in decoded)
+    assert any(b"fsx_backup_component.provider" in blob for blob in decoded)
+    assert decoded and all(
+        b"fsx_backup_component.provider" in blob or b"fsx_backup_component.life" in blob for blob in decoded
+    )
     assert _leaks(h, [f"x{h.credentials['session_token']}x"]), "the scanner finds a planted value"
     assert _leaks(h, haystacks) == []

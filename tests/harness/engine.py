@@ -446,8 +446,13 @@ class Harness:
         """Kill the provider when the emulator receives its ``count``-th ``operation`` call from now
         (counted before the emulator answers: the request is served, the
         provider never sees the answer). One-shot."""
+        self.on_emulator_call(operation, count, self.kill_provider)
+
+    def on_emulator_call(self, operation: str, count: int, action: Callable[[], None]) -> None:
+        """Run ``action`` when the emulator receives its ``count``-th ``operation`` call from now
+        (before it answers), e.g. to start a throttling storm as an `up` begins its writes. One-shot."""
         counter = self._observe_emulator_calls()
-        counter.arm(operation, count, self.kill_provider, current=self.emulator.calls[operation])
+        counter.arm(operation, count, action, current=self.emulator.calls[operation])
 
     def kill_when(self, predicate: Callable[[], bool], *, poll: float = 0.01, timeout: float = 120.0) -> None:
         """Kill the provider as soon as ``predicate()`` is true during a run (checked every ``poll``

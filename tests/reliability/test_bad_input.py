@@ -130,17 +130,24 @@ CASES: list[Bad] = [
 ]
 
 
-# -- one preview (and one up) of every case ----------------------------------------------------
+# -- a preview (and an up) of every case --------------------------------------------------------
+# One stack per case: like the engine, the harness stops a run at its first failed step, so one
+# program holding every case would report only the first refusals.
+
+
+@dataclass
+class Refused:
+    preview: Any
+    up: Any
+    harness: Harness
 
 
 @dataclass
 class Table:
     emu: FsxEmulator
-    harness: Harness
-    preview: Any
-    up: Any
-    writes_after_preview: dict[str, int]
-    writes_after_up: dict[str, int]
+    runs: dict[str, Refused]
+    writes_after_previews: dict[str, int]
+    writes_after_ups: dict[str, int]
 
 
 def _writes(emu: FsxEmulator) -> dict[str, int]:
@@ -151,43 +158,49 @@ def _writes(emu: FsxEmulator) -> dict[str, int]:
 def table() -> Iterator[Table]:
     with FsxEmulator(port=0, backup_seconds=1.0) as emu:
         kwargs = {case.id: case.seed(emu) for case in CASES}
-
-        def program() -> None:
-            for case in CASES:
-                FsxBackup(case.id, **kwargs[case.id])
-
-        h = Harness(program, emulator=emu, rpc_timeout=RPC_TIMEOUT, run_timeout=RUN_TIMEOUT)
+        harnesses = {
+            case.id: Harness(
+                lambda case=case: FsxBackup(case.id, **kwargs[case.id]),
+                emulator=emu, stack=f"bad-{case.id}", rpc_timeout=RPC_TIMEOUT, run_timeout=RUN_TIMEOUT,
+            )
+            for case in CASES
+        }
         try:
-            preview = h.preview()
-            after_preview = _writes(emu)
-            up = h.up()
-            yield Table(emu, h, preview, up, after_preview, _writes(emu))
+            previews = {case_id: h.preview() for case_id, h in harnesses.items()}
+            after_previews = _writes(emu)
+            ups = {case_id: h.up() for case_id, h in harnesses.items()}
+            runs = {case_id: Refused(previews[case_id], ups[case_id], h) for case_id, h in harnesses.items()}
+            yield Table(emu, runs, after_previews, _writes(emu))
         finally:
-            h.close()
+            for h in harnesses.values():
+                h.close()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_refused_at_preview_naming_property_and_valid_form(case: Bad, table: Table) -> None:
-    urn = table.preview.urn(case.id, BACKUP_TYPE)
-    failures = table.preview.check_failures.get(urn)
-    assert failures, f"{case.id} was not refused at preview: {table.preview.ops.get(urn)}"
+    run = table.runs[case.id]
+    urn = run.preview.urn(case.id, BACKUP_TYPE)
+    failures = run.preview.check_failures.get(urn)
+    assert failures, f"{case.id} was not refused at preview: {run.preview.ops.get(urn)}"
     assert {f.property for f in failures} == {case.property}, failures
     message = " | ".join(f.reason for f in failures).lower()
     for needle in case.says:
         assert needle.lower() in message, f"{needle!r} not in {message!r}"
-    assert not table.preview.rpcs("Create", urn) and not table.preview.rpcs("Update", urn)
-    # `up` refuses it the same way, before any provider write.
-    assert urn in table.up.check_failures and not table.up.rpcs("Create", urn)
+    assert not run.preview.rpcs("Create", urn) and not run.preview.rpcs("Update", urn)
+    # `up` refuses it the same way (in its preview pass), before any provider write.
+    refused_by = run.up.preview_result or run.up
+    assert urn in refused_by.check_failures and not run.up.rpcs("Create", urn)
 
 
 def test_no_write_call_and_nothing_in_state(table: Table, ledger: Any) -> None:
-    assert table.writes_after_preview == {}, "preview made a write call"
-    assert table.writes_after_up == {}, "up of refused inputs made a write call"
-    assert set(table.preview.methods()) <= {"Configure", "Check"}
-    assert not [r for r in table.harness.state.resources.values() if r.type == BACKUP_TYPE]
+    assert table.writes_after_previews == {}, "preview made a write call"
+    assert table.writes_after_ups == {}, "up of refused inputs made a write call"
+    for run in table.runs.values():
+        assert set(run.preview.methods()) <= {"Configure", "Check"}
+        assert not [r for r in run.harness.state.resources.values() if r.type == BACKUP_TYPE]
     assert user_backups(table.emu, include_deleted=True) == []
-    assert len(table.preview.check_failures) == len(CASES), "each case refused on its own resource"
-    ledger.record("bad-input", cases=len(CASES), write_calls=sum(table.writes_after_up.values()))
+    assert sum(len(run.preview.check_failures) for run in table.runs.values()) == len(CASES)
+    ledger.record("bad-input", cases=len(CASES), write_calls=sum(table.writes_after_ups.values()))
 
 
 # -- the same table in docs/guarantees.md -------------------------------------------------------

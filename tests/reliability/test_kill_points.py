@@ -25,6 +25,7 @@ from reliability_helpers import (
     assert_converged,
     assert_no_duplicates,
     assert_no_orphans,
+    backup_target,
     backups_per_target,
     live_backups,
     make_target,
@@ -50,12 +51,16 @@ TOTAL_KILL_POINTS = KILLS_PER_SEED * len(KILL_SEEDS)
 # -- kill point choice: only points that are certain to be reached in that run ------------------
 
 
-def create_kill(rng: random.Random, missing: int, fresh: bool) -> KillPoint:
-    """``missing`` backup resources still to create; ``fresh``: nothing of them exists in FSx yet
-    (so every create really waits: its first polls and a long-enough Create RPC are certain).
-    Weighted towards points after a write; one in-Check point (before any write) is possible."""
+def create_kill(rng: random.Random, missing: int, fresh: bool, unstarted: int) -> KillPoint:
+    """``missing`` backup resources still to create, ``unstarted`` of them with no backup in FSx
+    yet (a create finds a started one by its token tag and sends no CreateBackup); ``fresh``:
+    nothing of them exists in FSx yet (so every create really waits: its first polls and a
+    long-enough Create RPC are certain). Weighted towards points after a write; one in-Check point
+    (before any write) is possible."""
     if not fresh:
-        return KillPoint("create", operation="CreateBackup", count=rng.randint(1, missing))
+        if unstarted == 0:  # every create adopts: its token-tag listing is certain
+            return KillPoint("create", operation="DescribeBackups", count=rng.randint(1, missing))
+        return KillPoint("create", operation="CreateBackup", count=rng.randint(1, unstarted))
     options = [
         KillPoint("create", operation="CreateBackup", count=rng.randint(1, missing)),
         KillPoint("create", operation="DescribeBackups", count=rng.randint(1, 2)),
@@ -121,7 +126,9 @@ def test_killed_provider_never_duplicates_nor_orphans(
     for attempt in range(KILLS_PER_PHASE):
         missing = len(specs) - len(_backup_resources(h))
         assert missing > 0, "every backup completed before the kill: nothing left to interrupt"
-        point = create_kill(rng, missing, fresh=attempt == 0)
+        started = {backup_target(b) for b in live_backups(emu)}
+        unstarted = sum(1 for t in targets if t not in started)
+        point = create_kill(rng, missing, fresh=attempt == 0, unstarted=unstarted)
         _cut(h, emu, point, lambda: h.up(before), fired)
         _at_most_one_per_target(emu)
     up = h.up(before)
