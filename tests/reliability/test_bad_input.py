@@ -168,7 +168,8 @@ def table() -> Iterator[Table]:
         try:
             previews = {case_id: h.preview() for case_id, h in harnesses.items()}
             after_previews = _writes(emu)
-            ups = {case_id: h.up() for case_id, h in harnesses.items()}
+            # The preview above is the one `up` would run first: skip the second one.
+            ups = {case_id: h.up(skip_preview=True) for case_id, h in harnesses.items()}
             runs = {case_id: Refused(previews[case_id], ups[case_id], h) for case_id, h in harnesses.items()}
             yield Table(emu, runs, after_previews, _writes(emu))
         finally:
