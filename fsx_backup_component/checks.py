@@ -7,7 +7,8 @@ from dataclasses import fields
 from typing import Any, Mapping
 
 from . import eligibility, fsx
-from .eligibility import Failure, FileSystemFacts, VolumeFacts, is_unknown
+from .changes import same_generation
+from .eligibility import DEFAULT_TIMEOUT_SECONDS, Failure, FileSystemFacts, VolumeFacts, is_unknown
 from .runtime import Env
 from .state import (
     COPY_TO_REGIONS,
@@ -25,6 +26,16 @@ from .state import (
 NO_REGION = (
     "no AWS region is set: set the `region` input, `pulumi config set aws:region <region>`, or AWS_REGION"
 )
+
+
+def check(olds: Mapping[str, Any], news: Mapping[str, Any], env: Env) -> tuple[dict[str, Any], list[Failure]]:
+    """The inputs to record (the default timeout filled in) and every failure that can be known now.
+
+    An existing backup that stays the same generation makes no new backup, so its target is not
+    looked up again: a backup outlives its file system, and must not block `up` then."""
+    inputs = dict(news)
+    inputs.setdefault(TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS)
+    return inputs, check_inputs(inputs, env, look_up_target=not same_generation(olds, inputs))
 
 
 def check_inputs(inputs: Mapping[str, Any], env: Env, *, look_up_target: bool = True) -> list[Failure]:

@@ -24,8 +24,7 @@ from pulumi.dynamic import (
 )
 
 from . import changes, checks, host, progress, resource, runtime
-from .eligibility import DEFAULT_TIMEOUT_SECONDS
-from .state import TIMEOUT_SECONDS, BackupState, Request
+from .state import BackupState, Request
 
 # The one thing done at import: inside `python -m pulumi.dynamic`, widen the host's thread pool so
 # that waits overlap (host.py). Fail-safe: a failure is one warning, never an import error.
@@ -55,12 +54,7 @@ class BackupProvider(ResourceProvider):
         return runtime.Env(self._config_region, runtime.SHARED, progress.engine_log())
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        inputs = dict(news)
-        inputs.setdefault(TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS)
-        # An existing backup that stays the same generation makes no new backup, so its target is
-        # not looked up again: a backup outlives its file system, and must not block `up` then.
-        look_up = not changes.same_generation(olds, inputs)
-        failures = checks.check_inputs(inputs, self._env(), look_up_target=look_up)
+        inputs, failures = checks.check(olds, news, self._env())
         return CheckResult(inputs, [CheckFailure(f.property, f.reason) for f in failures])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
