@@ -95,6 +95,20 @@ def test_a_real_thread_pool_is_widened_and_its_workers_started(monkeypatch: pyte
         pool.shutdown(wait=True)
 
 
+def test_a_failing_host_probe_leaves_the_provider_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> bool:
+        raise RuntimeError("no __main__")
+
+    monkeypatch.setattr(host, "running_in_dynamic_host", broken)
+    warnings: list[str] = []
+    assert host.widen_if_in_dynamic_host(warnings.append) is None and warnings == []
+
+
+def test_outside_the_host_nothing_is_widened(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(host, "find_host_thread_pools", lambda: pytest.fail("looked for pools outside the host"))
+    assert host.widen_if_in_dynamic_host(lambda _message: None) is None  # pytest is not the dynamic host
+
+
 class RecordingLog:
     def __init__(self) -> None:
         self.warnings: list[tuple[str, str]] = []
