@@ -107,3 +107,6 @@ def test_concurrent_creates_overlap_in_the_real_host(emu: Any, harness: Callable
     assert "could not find the provider host's thread pool" not in h.provider_output()
     assert len(live_backups(emu)) == count
     assert len(h.state.of_type(BACKUP_TYPE)) == count
+    # The overlapping waits share the region's poller: one DescribeBackups names every pending backup.
+    polls = [p["BackupIds"] for _, _, op, p in emu.call_log if op == "DescribeBackups" and p.get("BackupIds")]
+    assert max(map(len, polls)) >= 2 and len(polls) < sum(map(len, polls)), f"one poll per backup: {polls}"

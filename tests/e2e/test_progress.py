@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Callable
 
 from e2e_helpers import BACKUP_TYPE, backup_program, make_target
 
+# ProgressReporter's interval: within one lifecycle, at most one message per this many seconds.
+MIN_INTERVAL = 10.0
+
 
 def test_progress_messages_reach_the_engine_for_the_resource(emu: Any, harness: Callable[..., Any]) -> None:
-    emu.set_backup_seconds(2.0)
+    # Long enough for a dozen polls (every 0.5 s while young), each with a new percentage.
+    emu.set_backup_seconds(6.0)
     h = harness(backup_program("nightly", **make_target(emu, "lustre-persistent2")))
 
     up = h.up().raise_for_errors()
@@ -27,3 +32,7 @@ def test_progress_messages_reach_the_engine_for_the_resource(emu: Any, harness: 
     assert len(messages) <= 8 and len(messages) <= describe_calls + 1, (len(messages), describe_calls)
     create = up.rpcs("Create", urn)[0]
     assert all(create.started <= m.mono <= create.ended for m in messages), "sent while create() waits"
+    # Each lifecycle: its first message, then at most one per MIN_INTERVAL of the wait.
+    per_lifecycle = Counter(m.message.split(": ", 1)[1].split(" ")[0] for m in messages)
+    allowed = 1 + int((create.ended - create.started) // MIN_INTERVAL)
+    assert max(per_lifecycle.values()) <= allowed, (per_lifecycle, [m.message for m in messages])

@@ -10,7 +10,7 @@ import pytest
 from botocore.stub import Stubber
 from unit_helpers import FakeClock
 
-from fsx_backup_component import fsx
+from fsx_backup_component import fsx, runtime
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +22,21 @@ def transient_retry(monkeypatch: pytest.MonkeyPatch) -> fsx.TransientRetry:
     retry = fsx.TransientRetry(budget_seconds=0, sleep=retry_clock.sleep, clock=retry_clock)
     monkeypatch.setattr(fsx, "TRANSIENT_RETRY", retry)
     return retry
+
+
+@pytest.fixture(autouse=True)
+def fresh_client_caches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts with empty per-client caches and leaves nothing behind in them.
+
+    They are keyed by ``id(client)``: ``fsx._POLL_CLIENTS`` (a client_for client -> its polling
+    sibling) and the shared runtime's watchers and look-ups. A client made by ``fsx.client_for`` in one
+    test is freed after it, but its ID stayed in ``_POLL_CLIENTS``; a later test's Stubber client that
+    got the same address then polled through that stale real client (AWS, or a dead endpoint) instead
+    of its Stubber, so waits saw no progress and ran to their deadline: a progress assertion that
+    failed or passed depending on test order (and on the allocator)."""
+    monkeypatch.setattr(fsx, "_CLIENTS", {})
+    monkeypatch.setattr(fsx, "_POLL_CLIENTS", {})
+    monkeypatch.setattr(runtime, "SHARED", runtime.Runtime())
 
 
 @pytest.fixture

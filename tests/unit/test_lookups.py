@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from botocore.stub import Stubber
@@ -58,3 +59,45 @@ def test_runtime_fake_sleep_reaches_the_look_ups_without_spinning(client: Any) -
         clock.advance(1.0)
         worker.join(5)
     assert finished and outcome[0] is not None and outcome[0].file_system_type == "WINDOWS"
+
+
+class _CountingFsx:
+    """Just enough of an FSx client for DescribeFileSystems by IDs: one page, every call recorded."""
+
+    def __init__(self, file_systems: list[dict[str, Any]]) -> None:
+        self.by_id = {fs["FileSystemId"]: fs for fs in file_systems}
+        self.calls: list[list[str]] = []
+
+    def can_paginate(self, _operation: str) -> bool:
+        return False
+
+    def describe_file_systems(self, *, FileSystemIds: list[str]) -> dict[str, Any]:  # noqa: N803 - AWS's name
+        self.calls.append(sorted(FileSystemIds))
+        return {"FileSystems": [self.by_id[i] for i in FileSystemIds]}
+
+
+def test_concurrent_checks_share_one_describe_file_systems_with_the_default_window() -> None:
+    """Three checks of three file systems arriving together (a preview of a three-backup stack) make
+    one DescribeFileSystems between them: the production wiring (Runtime.lookups, the Coalescer's
+    default window), with a clock frozen until every caller has queued its ID."""
+    ids = [f"fs-0123456789abcde{n:02x}" for n in range(3)]
+    client = _CountingFsx([make_file_system(i, "WINDOWS", deployment="MULTI_AZ_1") for i in ids])
+    clock = FakeClock()
+    lookups = Runtime(clock=clock, wait=lambda condition, _seconds: condition.wait(0.005)).lookups(client)
+    results: dict[str, Any] = {}
+    threads = [
+        threading.Thread(target=lambda i=i: results.update({i: lookups.file_system(i)}), daemon=True) for i in ids
+    ]
+    for thread in threads:
+        thread.start()
+    queued = lookups._file_systems._queued
+    deadline = time.monotonic() + 10
+    # Every caller queued (a zero window would have fetched the first one alone already).
+    while len(queued) < len(ids) and not client.calls and time.monotonic() < deadline:
+        time.sleep(0.001)
+    clock.advance(1.0)  # well past any window
+    for thread in threads:
+        thread.join(10)
+        assert not thread.is_alive()
+    assert client.calls == [sorted(ids)], "concurrent checks did not share one DescribeFileSystems"
+    assert all(results[i] is not None and results[i].file_system_type == "WINDOWS" for i in ids)

@@ -40,6 +40,23 @@ def test_progress_reports_every_lifecycle_change_and_rate_limits_percent(clock: 
     ]
 
 
+def test_by_default_percent_updates_of_one_lifecycle_come_at_most_every_ten_seconds(clock: FakeClock) -> None:
+    """The default is what create() uses (resource.py passes no interval): a poll every 0.5 s must
+    not become a message every 0.5 s."""
+    messages: list[str] = []
+    report = ProgressReporter(messages.append, clock=clock)
+    for percent in range(0, 40, 2):  # 20 polls, 0.5 s apart: 9.5 s of CREATING
+        report(make_backup(B1, "CREATING", percent=percent))
+        clock.advance(0.5)
+    report(make_backup(B1, "CREATING", percent=40))  # 10 s after the first message
+    report(make_backup(B1, "AVAILABLE"))
+    assert messages == [
+        f"FSx backup {B1}: CREATING 0%",
+        f"FSx backup {B1}: CREATING 40%",
+        f"FSx backup {B1}: AVAILABLE",
+    ]
+
+
 def test_engine_log_warnings_are_lasting_and_info_is_ephemeral(monkeypatch: pytest.MonkeyPatch) -> None:
     log = progress.EngineLog("127.0.0.1:1")
     monkeypatch.setattr(log, "_ensure_sender", lambda: None)  # no engine here: read the queue instead

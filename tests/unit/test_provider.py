@@ -461,6 +461,24 @@ def test_delete_waits_out_busy_and_uses_the_stored_region(env: Env) -> None:
     assert env.regions == ["ap-southeast-2"] and env.clock.sleeps == [5.0]
 
 
+def test_delete_removes_every_copy_in_its_region_then_the_backup(env: Env) -> None:
+    """Copies first (FSx refuses to delete a source while a copy of it is in progress), each with the
+    client of its own region; then the backup in the region the state names."""
+    C2 = backup_id(12)
+    copies = [
+        {"region": "us-west-2", "requested_kms_key_id": None, "backup_id": C2,
+         "backup_arn": f"arn:aws:fsx:us-west-2:123456789012:backup/{C2}", "lifecycle": "AVAILABLE", "kms_key_id": "k"},
+        {"region": "eu-west-1", "requested_kms_key_id": None, "backup_id": backup_id(13),
+         "backup_arn": f"arn:aws:fsx:eu-west-1:123456789012:backup/{backup_id(13)}", "lifecycle": "AVAILABLE",
+         "kms_key_id": "k"},
+    ]
+    for bid in (C2, backup_id(13), B1):
+        env.stubber.add_response("delete_backup", {"BackupId": bid, "Lifecycle": "DELETED"},
+                                 expected_params={"BackupId": bid, "ClientRequestToken": delete_token(bid)})
+    BackupProvider().delete(B1, created_outputs(copies=copies, resolved_region="ap-southeast-2"))
+    assert env.regions == ["us-west-2", "eu-west-1", "ap-southeast-2"]
+
+
 # -------------------------------------------------------------------------------------------------
 # the pickled provider
 

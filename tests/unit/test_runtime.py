@@ -3,10 +3,12 @@ polling client, fsx.is_transient, fsx.as_package_error), on a fake clock over St
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import botocore.exceptions
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 from unit_helpers import FakeClock, backup_id, make_backup
 
@@ -121,6 +123,48 @@ def test_the_shared_watcher_polls_without_the_transient_retry(
     _describe(stubber, make_backup(B1, "AVAILABLE"))
     assert _wait(client, clock, 60)["Lifecycle"] == "AVAILABLE"
     assert transient_retry.retried == 0 and transient_retry.clock.sleeps == []  # type: ignore[attr-defined]
+
+
+class _Body:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
+
+
+def test_a_throttled_poll_round_costs_at_most_two_requests_then_it_is_no_news(
+    aws_env: None, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shared watcher polls through fsx.polling_client(client): at most two HTTP attempts per
+    round, then the round is "no news" and the next one comes at the poll interval. With the full
+    RETRY_CONFIG (ten attempts) one throttled poll would hold every waiting create for botocore's
+    whole backoff. Real clients from client_for, answered over HTTP by a ``before-send`` hook."""
+    monkeypatch.setattr(fsx, "_CLIENTS", {})
+    monkeypatch.setattr(fsx, "_POLL_CLIENTS", {})
+    monkeypatch.setattr("botocore.endpoint.time.sleep", lambda _seconds: None)
+    client = fsx.client_for("us-east-1")
+    poller = fsx.polling_client(client)
+    assert poller is not client
+    sent: list[str] = []
+
+    def send(request: Any, **_: Any) -> AWSResponse:
+        sent.append(json.loads(request.body)["BackupIds"][0])
+        status, body = (400, {"__type": "ThrottlingException", "Message": "Rate exceeded"}) if len(sent) < 9 else (
+            200, {"Backups": [{"BackupId": B1, "Lifecycle": "AVAILABLE", "Type": "USER_INITIATED",
+                               "CreationTime": 1.7e9, "FileSystem": {"FileSystemId": "fs-0123456789abcdef0"}}]})
+        headers = {"x-amzn-RequestId": f"req-{len(sent)}", "Content-Type": "application/x-amz-json-1.1"}
+        return AWSResponse(request.url, status, headers, _Body(json.dumps(body).encode()))
+
+    poller.meta.events.register("before-send.fsx", send)
+    runtime = Runtime(clock=clock, sleep=clock.sleep, wait=clock.condition_wait)
+    watcher = runtime.watcher(client)
+
+    assert watcher.wait(B1, deadline=clock() + 600)["Lifecycle"] == "AVAILABLE"
+
+    # Eight throttled attempts, two per round, then the ninth answers: five rounds, 0.5 s apart.
+    assert sent == [B1] * 9
+    assert watcher.rounds == 5 and clock.sleeps == [0.5] * 5
 
 
 def test_one_watcher_and_one_lookups_per_client(client: Any) -> None:
