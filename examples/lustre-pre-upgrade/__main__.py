@@ -3,7 +3,8 @@
 The guard's hooks run before Pulumi updates (or deletes) the file system: the backup of the current
 file system is AVAILABLE before the engine asks AWS for the change. The first `pulumi up` creates the
 file system without a backup; `pulumi config set lustreVersion 2.15` then `pulumi up` backs it up
-first, then upgrades it.
+first, then upgrades it. Tear down with `pulumi destroy --run-program` (the guard's delete hook takes a
+last backup; Pulumi refuses a plain `pulumi destroy` of a stack with delete hooks).
 """
 
 import pulumi
