@@ -10,6 +10,7 @@ from typing import Any, Mapping
 from . import fsx
 from .eligibility import is_unknown
 from .state import (
+    AWS,
     COPIES,
     COPY_TAGS,
     COPY_TO_REGIONS,
@@ -18,6 +19,7 @@ from .state import (
     LIFECYCLE,
     MANAGED_TAGS,
     REGION,
+    RESOLVED_REGION,
     RESOURCE_URN,
     TAGS,
     TARGET_FACTS,
@@ -33,7 +35,7 @@ from .state import (
 # A new target (another file system or volume, or another region) is an update that takes a backup of
 # the new target and keeps the old backup, the only copy of the old target's data (tagged
 # backups.SUPERSEDED_TAG_KEY), unless `delete_superseded` is set.
-TARGET_KEYS = (TARGET_FILE_SYSTEM_ID, TARGET_VOLUME_ID, REGION)
+TARGET_KEYS = (TARGET_FILE_SYSTEM_ID, TARGET_VOLUME_ID)
 # New triggers are a rotation the user asked for: a new backup replaces the old one.
 REPLACE_KEYS = (TRIGGERS,)
 GENERATION_KEYS = TARGET_KEYS + REPLACE_KEYS
@@ -57,11 +59,13 @@ class Diff:
 def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
     """Compare a stored state (old outputs, inputs echoed) with new inputs."""
     retargeted = [k for k in TARGET_KEYS if changed(olds.get(k), news.get(k))]
+    if region_moved(olds, news):
+        retargeted.append(REGION)
     replaces = [] if retargeted else [k for k in REPLACE_KEYS if changed(olds.get(k), news.get(k))]
     if olds.get(LIFECYCLE) == fsx.BACKUP_DELETED_STATE:
         replaces.append(LIFECYCLE)  # source deleted outside Pulumi, copies kept: a new generation
     found = list(replaces) + retargeted
-    for key in (LIFE, DELETE_SUPERSEDED):
+    for key in (LIFE, DELETE_SUPERSEDED, AWS):
         if changed(olds.get(key), news.get(key)):
             found.append(key)
     new_tags = news.get(TAGS)
@@ -79,14 +83,37 @@ def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
 
 def retargets(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
     """An update that backs up a new target (the old source still exists: else it is a replace)."""
-    return olds.get(LIFECYCLE) != fsx.BACKUP_DELETED_STATE and any(
-        changed(olds.get(k), news.get(k)) for k in TARGET_KEYS
+    return olds.get(LIFECYCLE) != fsx.BACKUP_DELETED_STATE and (
+        any(changed(olds.get(k), news.get(k)) for k in TARGET_KEYS) or region_moved(olds, news)
     )
 
 
 def same_generation(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
     """An existing backup whose target and triggers stay: no new backup will be made."""
-    return bool(olds) and not any(changed(olds.get(k), news.get(k)) for k in GENERATION_KEYS)
+    return (
+        bool(olds)
+        and not any(changed(olds.get(k), news.get(k)) for k in GENERATION_KEYS)
+        and not region_moved(olds, news)
+    )
+
+
+def region_moved(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    """The backup would now be taken in another region: the `region` input, else the region of the
+    target's (or the component's) AWS provider, differs from the region of the stored backup. Neither
+    set: the stack config decides, as before, so only a change of the `region` input counts."""
+    wanted = news.get(REGION) or _provider_region(news.get(AWS))
+    if is_unknown(wanted):
+        return True
+    if not wanted:
+        return changed(olds.get(REGION), news.get(REGION))
+    where = olds.get(RESOLVED_REGION) or olds.get(REGION)
+    return bool(where) and where != wanted
+
+
+def _provider_region(aws: Any) -> Any:
+    if is_unknown(aws):
+        return aws
+    return aws.get(REGION) if isinstance(aws, Mapping) else None
 
 
 def changed(old: Any, new: Any) -> bool:

@@ -8,9 +8,12 @@ from typing import Any, Mapping
 
 from . import eligibility, fsx
 from .changes import same_generation
+from .connection import DEFAULT, AwsSettings, settings_from_input
 from .eligibility import DEFAULT_TIMEOUT_SECONDS, Failure, FileSystemFacts, VolumeFacts, is_unknown
+from .errors import CredentialsError
 from .runtime import Env
 from .state import (
+    AWS,
     COPY_TO_REGIONS,
     REGION,
     RESOURCE_URN,
@@ -23,6 +26,11 @@ from .state import (
     explicit_region,
 )
 
+NOT_FOUND_ADVICE = (
+    ". A target in another account or region: give it as a pulumi_aws resource read with its AWS "
+    "provider, or pass `providers=[...]`; a provider that assumes a role also needs `assume_roles=` "
+    "(README \"Which account and region\")"
+)
 NO_REGION = (
     "no AWS region is set: set the `region` input, `pulumi config set aws:region <region>`, or AWS_REGION"
 )
@@ -58,13 +66,16 @@ def check_inputs(inputs: Mapping[str, Any], env: Env, *, look_up_target: bool = 
     timeout = inputs.get(TIMEOUT_SECONDS)
     if not is_unknown(timeout):
         failures += eligibility.check_timeout(timeout)
+    given, settings_failures = settings_from_input(inputs.get(AWS))
+    failures += settings_failures + list(env.config_failures)
     region_input = inputs.get(REGION)
-    if is_unknown(region_input):
+    if is_unknown(region_input) or is_unknown(inputs.get(AWS)):
         return failures
     failures += eligibility.check_region_syntax(region_input)
     if failures:
         return failures
-    region = env.region(explicit_region(region_input))
+    settings = env.settings(given)
+    region = env.region(explicit_region(region_input), settings)
     if region is None:
         return [Failure("region", NO_REGION)]
     failures += eligibility.check_region_syntax(region)
@@ -79,7 +90,7 @@ def check_inputs(inputs: Mapping[str, Any], env: Env, *, look_up_target: bool = 
     _warn_unknown_regions(inputs, [region, *wanted], env)
     if not look_up_target:
         return failures
-    return failures + _target_failures(inputs, region, env)
+    return failures + _target_failures(inputs, region, settings, env)
 
 
 def _warn_unknown_regions(inputs: Mapping[str, Any], regions: list[Any], env: Env) -> None:
@@ -95,7 +106,7 @@ def _warn_unknown_regions(inputs: Mapping[str, Any], regions: list[Any], env: En
         )
 
 
-def _target_failures(inputs: Mapping[str, Any], region: str, env: Env) -> list[Failure]:
+def _target_failures(inputs: Mapping[str, Any], region: str, settings: AwsSettings, env: Env) -> list[Failure]:
     fs_id, vol_id = inputs.get(TARGET_FILE_SYSTEM_ID), inputs.get(TARGET_VOLUME_ID)
     facts = inputs.get(TARGET_FACTS)
     facts = facts if isinstance(facts, Mapping) else {}
@@ -105,22 +116,26 @@ def _target_failures(inputs: Mapping[str, Any], region: str, env: Env) -> list[F
         if vol_id is not None:
             return eligibility.check_volume(VolumeFacts(**_pick(known_facts, VolumeFacts)))
         return eligibility.check_file_system(FileSystemFacts(**_pick(known_facts, FileSystemFacts)))
-    lookups = env.runtime.lookups(fsx.client_for(region))
+    prop = "volume_id" if vol_id is not None else "file_system_id"
+    target = str(vol_id or fs_id)
+    where = f"region {region}" + ("" if settings.describe() == DEFAULT.describe() else f" as {settings.describe()}")
     try:
+        # Inside the try: assuming a role happens here, and a refusal is the preview's failure.
+        lookups = env.runtime.lookups(fsx.client_for(region, settings))
         if vol_id is not None:
             volume = lookups.volume(vol_id)
             if volume is None:
-                return [Failure("volume_id", f"{vol_id} was not found in region {region}")]
+                return [Failure(prop, f"{vol_id} was not found in {where}{NOT_FOUND_ADVICE}")]
             return eligibility.check_volume(volume)
         file_system = lookups.file_system(str(fs_id))
         if file_system is None:
-            return [Failure("file_system_id", f"{fs_id} was not found in region {region}")]
+            return [Failure(prop, f"{fs_id} was not found in {where}{NOT_FOUND_ADVICE}")]
         return eligibility.check_file_system(file_system)
+    except CredentialsError as exc:
+        return [Failure("assume_roles" if exc.role_arn else "profile", f"cannot look up {target} in {where}: {exc}")]
     except Exception as exc:  # noqa: BLE001 - a look-up problem is reported, not a crash
-        prop = "volume_id" if vol_id is not None else "file_system_id"
-        target = str(vol_id or fs_id)
         problem = fsx.as_package_error(exc, target, "Describe")
-        return [Failure(prop, f"could not look up {target} in {region}: {problem}")]
+        return [Failure(prop, f"could not look up {target} in {where}: {problem}")]
 
 
 def _pick(values: Mapping[str, Any], cls: type) -> dict[str, Any]:

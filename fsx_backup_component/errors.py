@@ -45,14 +45,22 @@ class TargetNotFoundError(FsxBackupError):
     """The file system or volume ID does not exist in the region the provider talks to."""
 
     def __init__(
-        self, property_name: str, target_id: str, region: str, *, request_id: Optional[str] = None
+        self,
+        property_name: str,
+        target_id: str,
+        region: str,
+        *,
+        request_id: Optional[str] = None,
+        acting_as: Optional[str] = None,
     ) -> None:
         self.property_name = property_name
         self.target_id = target_id
         self.region = region
         super().__init__(
-            f"{property_name}: {target_id} was not found in region {region}. Check the ID and the "
-            "region (the `region` input, the `aws:region` stack config, or AWS_REGION).",
+            f"{property_name}: {target_id} was not found in region {region}{_as_whom(acting_as)}. Check "
+            "the ID, the region (the `region` input, the target's provider, the `aws:region` stack "
+            "config, or AWS_REGION) and the account (a target whose provider assumes a role needs "
+            "`assume_roles=`; README \"Which account and region\").",
             request_id=request_id,
         )
 
@@ -163,3 +171,20 @@ class AwsApiError(FsxBackupError):
         self.operation = operation
         self.code = code
         super().__init__(f"{operation} for {subject} failed: {code}: {message}", request_id=request_id)
+
+
+class CredentialsError(FsxBackupError):
+    """No usable AWS identity: a profile that is not defined, no credentials at all, or a role that
+    could not be assumed (``role_arn`` set; ``code`` and the message are STS's own)."""
+
+    def __init__(
+        self, message: str, *, role_arn: Optional[str] = None, code: Optional[str] = None,
+        request_id: Optional[str] = None,
+    ) -> None:
+        self.role_arn = role_arn
+        self.code = code
+        super().__init__(message, request_id=request_id)
+
+
+def _as_whom(acting_as: Optional[str]) -> str:
+    return f" (as {acting_as})" if acting_as else ""

@@ -22,12 +22,17 @@ from typing import Any, Callable, Collection, Iterable, Mapping, Optional, Seque
 
 import boto3
 import botocore.config
+import botocore.credentials
 import botocore.exceptions
+import botocore.session
 from botocore.exceptions import ClientError
 
+from .connection import DEFAULT as DEFAULT_SETTINGS
+from .connection import AwsSettings
 from .errors import (
     AwsApiError,
     CopyRefusedError,
+    CredentialsError,
     FsxBackupError,
     IneligibleTargetError,
     QuotaExceededError,
@@ -114,27 +119,131 @@ class CreateOutcome:
 # ---------------------------------------------------------------------------------------------
 # clients
 
-_CLIENTS: dict[tuple[Optional[str], ...], Any] = {}
+_CLIENTS: dict[tuple[Any, ...], Any] = {}
+_SESSIONS: dict[tuple[Any, ...], Any] = {}
 _POLL_CLIENTS: dict[int, Any] = {}
-_CLIENTS_LOCK = threading.Lock()
+_CLIENTS_LOCK = threading.RLock()
 # A client is reused while these stay the same; a program (where pre-change hooks run) or a test that
 # changes them gets a fresh client instead of one bound to an old endpoint or profile.
-_CLIENT_ENV = ("AWS_ENDPOINT_URL_FSX", "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ACCESS_KEY_ID")
+_CLIENT_ENV = (
+    "AWS_ENDPOINT_URL_FSX", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ACCESS_KEY_ID",
+    "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+)
+DEFAULT_SESSION_NAME = "fsx-backup-component"
 
 
-def client_for(region: Optional[str]) -> Any:
-    """A process-wide FSx client per region. Credentials and endpoint come from boto3's own chain
-    (profiles, env, SSO, instance roles; AWS_ENDPOINT_URL_FSX / AWS_ENDPOINT_URL), never from state."""
-    key = (region, *(os.environ.get(name) for name in _CLIENT_ENV))
+def client_for(region: Optional[str], settings: AwsSettings = DEFAULT_SETTINGS) -> Any:
+    """A process-wide FSx client per region and AWS settings (profile, shared files, roles to
+    assume; connection.py). Credentials come from boto3's own chain or from STS, never from state;
+    the endpoint from AWS_ENDPOINT_URL_FSX / AWS_ENDPOINT_URL. Raises CredentialsError when the
+    profile is not defined, there are no credentials, or a role cannot be assumed."""
+    settings = settings.in_region(None)
+    key = (region, settings, *(os.environ.get(name) for name in _CLIENT_ENV))
     with _CLIENTS_LOCK:
         client = _CLIENTS.get(key)
         if client is None:
             # Sessions are not thread-safe; clients are. Build under the lock, share afterwards.
-            session = boto3.session.Session()
+            session = _session(settings, region)
             client = session.client("fsx", region_name=region, config=RETRY_CONFIG)
             _POLL_CLIENTS[id(client)] = session.client("fsx", region_name=region, config=POLL_RETRY_CONFIG)
             _CLIENTS[key] = client
         return client
+
+
+def clients(settings: AwsSettings) -> Callable[[Optional[str]], Any]:
+    """``region -> client`` with these settings: copies reach every destination as the same identity."""
+    return functools.partial(_client_in, settings=settings)
+
+
+def _client_in(region: Optional[str], *, settings: AwsSettings) -> Any:
+    return client_for(region, settings)
+
+
+def _session(settings: AwsSettings, region: Optional[str]) -> Any:
+    """One boto3 session per settings (any region): a role is assumed once per process, and its
+    credentials refresh themselves (botocore RefreshableCredentials) before they expire."""
+    key = (settings, *(os.environ.get(name) for name in _CLIENT_ENV))
+    session = _SESSIONS.get(key)
+    if session is not None:
+        return session
+    core = botocore.session.Session()
+    if settings.shared_config_file:
+        core.set_config_variable("config_file", os.path.expanduser(settings.shared_config_file))
+    if settings.shared_credentials_file:
+        core.set_config_variable("credentials_file", os.path.expanduser(settings.shared_credentials_file))
+    if settings.profile:
+        core.set_config_variable("profile", settings.profile)
+    session = boto3.session.Session(botocore_session=core)
+    if settings.profile and settings.profile not in session.available_profiles:
+        raise CredentialsError(
+            f"AWS profile {settings.profile!r} is not defined in "
+            f"{core.get_config_variable('config_file')} or {core.get_config_variable('credentials_file')}: "
+            "define it there, or point `shared_config_files` / `shared_credentials_files` at the files "
+            "that define it"
+        )
+    if settings.assume_roles:
+        credentials = _assume_roles(session, settings, region or session.region_name or "us-east-1")
+        core.register_component("credential_provider", botocore.credentials.CredentialResolver([_Given(credentials)]))
+    _SESSIONS[key] = session
+    return session
+
+
+class _Given(botocore.credentials.CredentialProvider):  # type: ignore[misc]
+    """Hands the session the credentials of the last role assumed (instead of boto3's own chain)."""
+
+    METHOD = "assume-role"
+
+    def __init__(self, credentials: Any) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> Any:
+        return self._credentials
+
+
+def _assume_roles(session: Any, settings: AwsSettings, sts_region: str) -> Any:
+    """Assume each role in turn (pulumi-aws's ``assume_roles`` chain), each with the credentials of
+    the one before. The first AssumeRole happens now, so a refused role fails where it is asked for
+    (the preview's check), with STS's reason; later refreshes call STS again before expiry."""
+    source = session.get_credentials()
+    if source is None:
+        raise CredentialsError(
+            f"no AWS credentials were found to assume {settings.assume_roles[0].role_arn}"
+            f"{' with profile ' + repr(settings.profile) if settings.profile else ''}: set a profile, "
+            "environment credentials or an instance/SSO role"
+        )
+    for role in settings.assume_roles:
+        extra: dict[str, Any] = {"RoleSessionName": role.session_name or DEFAULT_SESSION_NAME}
+        if role.external_id:
+            extra["ExternalId"] = role.external_id
+        if role.duration_seconds:
+            extra["DurationSeconds"] = role.duration_seconds
+        fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
+            client_creator=functools.partial(session.client, region_name=sts_region, config=RETRY_CONFIG),
+            source_credentials=source,
+            role_arn=role.role_arn,
+            extra_args=extra,
+        )
+        try:
+            metadata = fetcher.fetch_credentials()
+        except ClientError as exc:
+            raise assume_role_error(exc, role.role_arn) from exc
+        source = botocore.credentials.RefreshableCredentials.create_from_metadata(
+            metadata, refresh_using=fetcher.fetch_credentials, method="assume-role"
+        )
+    return source
+
+
+def assume_role_error(exc: ClientError, role_arn: Optional[str]) -> CredentialsError:
+    """STS's refusal, with its own code and reason and the role asked for."""
+    role = role_arn or "the role"
+    return CredentialsError(
+        f"could not assume {role}: {error_code(exc)}: {error_message(exc)}. Check the role's trust policy "
+        "allows the caller, and `external_id` / `duration` in `assume_roles`",
+        role_arn=role_arn,
+        code=error_code(exc),
+        request_id=request_id(exc),
+    )
 
 
 def polling_client(client: Any) -> Any:
@@ -144,10 +253,23 @@ def polling_client(client: Any) -> Any:
     return _POLL_CLIENTS.get(id(client), client)
 
 
-def default_region() -> Optional[str]:
+def default_region(settings: AwsSettings = DEFAULT_SETTINGS) -> Optional[str]:
     """The region to use without an explicit one: AWS_REGION (what the AWS CLI v2, the other SDKs and
-    pulumi-aws read; botocore itself does not), else boto3's AWS_DEFAULT_REGION / profile region."""
-    return os.environ.get("AWS_REGION") or boto3.session.Session().region_name
+    pulumi-aws read; botocore itself does not), else boto3's AWS_DEFAULT_REGION / the profile's."""
+    if os.environ.get("AWS_REGION"):
+        return os.environ["AWS_REGION"]
+    if settings.profile or settings.shared_config_file:
+        with _CLIENTS_LOCK:
+            core = botocore.session.Session()
+            if settings.shared_config_file:
+                core.set_config_variable("config_file", os.path.expanduser(settings.shared_config_file))
+            if settings.profile:
+                core.set_config_variable("profile", settings.profile)
+            try:
+                return core.get_config_variable("region")  # type: ignore[no-any-return]
+            except botocore.exceptions.ProfileNotFound:
+                return None
+    return boto3.session.Session().region_name
 
 
 _KNOWN_REGIONS: Optional[frozenset[str]] = None
@@ -211,12 +333,22 @@ def is_transient(exc: BaseException) -> bool:
     )
 
 
-def _api_error(operation: str, exc: ClientError, subject: str) -> AwsApiError:
+def _api_error(operation: str, exc: ClientError, subject: str) -> FsxBackupError:
+    if getattr(exc, "operation_name", "") == "AssumeRole":
+        # Raised from an FSx call: the assumed role's credentials could not be refreshed.
+        return assume_role_error(exc, None)
     return AwsApiError(operation, error_code(exc), error_message(exc), subject, request_id=request_id(exc))
 
 
 def as_package_error(exc: BaseException, subject: str, operation: str = "DescribeBackups") -> BaseException:
-    """AWS errors become AwsApiError (code, message, request ID); the package's own pass through."""
+    """AWS errors become AwsApiError (code, message, request ID); the package's own pass through. A
+    refused refresh of assumed-role credentials (STS's error, raised from an FSx call) is a
+    CredentialsError."""
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return CredentialsError(
+            f"{operation} for {subject}: no AWS credentials were found: set a profile (the target's "
+            "AWS provider, `aws:profile` or AWS_PROFILE), environment credentials or an instance/SSO role"
+        )
     if isinstance(exc, ClientError):
         return _api_error(operation, exc, subject)
     return exc

@@ -23,7 +23,8 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import changes, checks, host, progress, resource, runtime
+from . import changes, checks, connection, host, progress, resource, runtime
+from .eligibility import Failure
 from .state import BackupState, Request
 
 # The one thing done at import: inside `python -m pulumi.dynamic`, widen the host's thread pool so
@@ -38,20 +39,26 @@ class BackupProvider(ResourceProvider):
 
     def __init__(self) -> None:
         self._config_region: Optional[str] = None
+        self._config = connection.DEFAULT
+        self._config_failures: tuple[Failure, ...] = ()
 
     def __getstate__(self) -> dict[str, Any]:
         # Nothing configured in a host process may ever reach `__provider` in state.
         return {}
 
     def __setstate__(self, state: Mapping[str, Any]) -> None:
-        self._config_region = None
+        self.__init__()  # type: ignore[misc]
 
     def configure(self, req: ConfigureRequest) -> None:
-        region = req.config.get("aws:region")
-        self._config_region = region if isinstance(region, str) else None
+        # The stack's `aws:*` config is the default AWS provider's: what a target without an
+        # explicit provider is reached with.
+        settings, failures = connection.settings_from_config(req.config)
+        self._config_region, self._config, self._config_failures = settings.region, settings, tuple(failures)
 
     def _env(self) -> runtime.Env:
-        return runtime.Env(self._config_region, runtime.SHARED, progress.engine_log())
+        return runtime.Env(
+            self._config_region, runtime.SHARED, progress.engine_log(), self._config, self._config_failures
+        )
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = checks.check(olds, news, self._env())

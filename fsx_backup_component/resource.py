@@ -16,6 +16,7 @@ from .backups import (
     take_backup,
 )
 from .changes import copies_differ, retargets, tags_differ
+from .connection import AwsSettings, settings_from_input
 from .copies import (
     PERMANENT_COPY_ERRORS,
     make_copies,
@@ -28,6 +29,7 @@ from .errors import FsxBackupError, InvalidInputError
 from .progress import ProgressReporter
 from .runtime import Env
 from .state import (
+    AWS,
     COPIES,
     INPUT_KEYS,
     KEPT_BY_READ,
@@ -54,7 +56,8 @@ def create(request: Request, env: Env) -> BackupState:
     )
     if failures:
         raise InvalidInputError(failures[0].property, failures[0].reason)
-    client = fsx.client_for(env.region(request.region))
+    settings = env.settings(request.settings)
+    client = fsx.client_for(env.region(request.region, settings), settings)
     urn = str(request.resource_urn)
     generation = request.generation
     reporter = ProgressReporter(functools.partial(env.log.info, urn))
@@ -80,7 +83,7 @@ def create(request: Request, env: Env) -> BackupState:
             state[COPIES] = make_copies(
                 client, taken.backup, request.destinations, resource_urn=urn, generation=generation,
                 copy_tags=request.copy_tags, deadline=deadline, runtime=env.runtime,
-                client_for=fsx.client_for, on_progress=reporter,
+                client_for=fsx.clients(settings), on_progress=reporter,
             )
         except PERMANENT_COPY_ERRORS:
             # create() fails, so the engine will not record the source: delete it rather than
@@ -101,8 +104,10 @@ def update(resource_id: str, old: BackupState, request: Request, env: Env) -> Ba
             state[key] = request.inputs.get(key)
     desired = request.inputs.get(TAGS) or {}
     previously = old.get(MANAGED_TAGS) or {}
+    # The backup stays where it is; the new settings say as whom to reach it (a renamed profile).
+    settings = env.settings(request.settings)
     if tags_differ(old, desired):
-        client = fsx.client_for(old.get(RESOLVED_REGION) or env.region(request.region))
+        client = fsx.client_for(old.get(RESOLVED_REGION) or env.region(request.region, settings), settings)
         backup = find_existing(client, backup_id_of(old, resource_id), "its tags cannot be updated")
         backup = reconcile_tags(client, backup, desired=desired, previously_managed=previously)
         state[TAGS] = fsx.user_tags(backup)
@@ -112,14 +117,14 @@ def update(resource_id: str, old: BackupState, request: Request, env: Env) -> Ba
         state[COPIES] = reconcile_copies(
             list(old.get(COPIES) or []),
             request.destinations,
-            source_region=state.get(RESOLVED_REGION) or env.region(request.region),
+            source_region=state.get(RESOLVED_REGION) or env.region(request.region, settings),
             source_id=backup_id_of(old, resource_id),
             resource_urn=str(request.resource_urn),
             generation=request.generation,
             copy_tags=request.copy_tags,
             deadline=env.runtime.deadline(request.timeout_seconds),
             runtime=env.runtime,
-            client_for=fsx.client_for,
+            client_for=fsx.clients(settings),
         )
     return BackupState(**state)  # type: ignore[typeddict-item]
 
@@ -129,16 +134,18 @@ def retarget(old: BackupState, request: Request, env: Env) -> BackupState:
     (tagged as superseded) or, when the user opted in with `delete_superseded`, delete them."""
     state = create(request, env)
     old_id = str(old.get("backup_id"))
-    old_client = fsx.client_for(old.get(RESOLVED_REGION) or env.region(explicit_region(old.get(REGION))))
+    old_settings = stored_settings(old, env)
+    old_clients = fsx.clients(old_settings)
+    old_client = old_clients(old.get(RESOLVED_REGION) or env.region(explicit_region(old.get(REGION)), old_settings))
     old_copies = list(old.get(COPIES) or [])
     urn = str(request.resource_urn)
     if request.delete_superseded:
         deadline = env.runtime.deadline(request.timeout_seconds)
-        remove_copies(old_copies, client_for=fsx.client_for, deadline=deadline, runtime=env.runtime)
+        remove_copies(old_copies, client_for=old_clients, deadline=deadline, runtime=env.runtime)
         remove_backup(old_client, old_id, deadline=deadline, runtime=env.runtime)
         return state
     kept = [(old_client, old_id, old.get("backup_arn"))] + [
-        (fsx.client_for(c["region"]), c["backup_id"], c.get("backup_arn")) for c in old_copies
+        (old_clients(c["region"]), c["backup_id"], c.get("backup_arn")) for c in old_copies
     ]
     for client, backup_id, arn in kept:
         try:
@@ -155,9 +162,11 @@ def retarget(old: BackupState, request: Request, env: Env) -> BackupState:
 
 def read(resource_id: str, state: BackupState, env: Env) -> Optional[BackupState]:
     """The state as AWS reports it now; None when the backup and its copies are gone."""
-    region = state.get(RESOLVED_REGION) or env.region(explicit_region(state.get(REGION)))
-    backup = fsx.find_backup(fsx.client_for(region), backup_id_of(state, resource_id))
-    copies = refresh_copies(list(state.get(COPIES) or []), fsx.client_for)
+    settings = stored_settings(state, env)
+    clients = fsx.clients(settings)
+    region = state.get(RESOLVED_REGION) or env.region(explicit_region(state.get(REGION)), settings)
+    backup = fsx.find_backup(clients(region), backup_id_of(state, resource_id))
+    copies = refresh_copies(list(state.get(COPIES) or []), clients)
     if backup is None and not copies:
         return None  # deleted outside Pulumi
     if backup is None:
@@ -175,8 +184,15 @@ def read(resource_id: str, state: BackupState, env: Env) -> Optional[BackupState
 def delete(resource_id: str, state: BackupState, env: Env) -> None:
     """Delete the copies, then the backup; already gone is success."""
     stored = Request.read(state)
-    region = state.get(RESOLVED_REGION) or env.region(stored.region)
+    settings = env.settings(stored.settings)
+    clients = fsx.clients(settings)
+    region = state.get(RESOLVED_REGION) or env.region(stored.region, settings)
     deadline = env.runtime.deadline(stored.timeout_seconds)
     # Copies first: FSx refuses to delete a source while a copy of it is in progress.
-    remove_copies(list(state.get(COPIES) or []), client_for=fsx.client_for, deadline=deadline, runtime=env.runtime)
-    remove_backup(fsx.client_for(region), backup_id_of(state, resource_id), deadline=deadline, runtime=env.runtime)
+    remove_copies(list(state.get(COPIES) or []), client_for=clients, deadline=deadline, runtime=env.runtime)
+    remove_backup(clients(region), backup_id_of(state, resource_id), deadline=deadline, runtime=env.runtime)
+
+
+def stored_settings(state: BackupState, env: Env) -> AwsSettings:
+    """As whom to reach a stored backup: the settings recorded with it, over the stack config's."""
+    return env.settings(settings_from_input(state.get(AWS))[0])

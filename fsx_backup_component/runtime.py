@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from . import fsx
+from .connection import DEFAULT as DEFAULT_SETTINGS
+from .connection import AwsSettings
+from .eligibility import Failure
 from .lookups import TargetLookups
 from .progress import Log
 from .watcher import BackupWatcher, WaitFn, condition_wait
@@ -78,13 +81,21 @@ SHARED = Runtime()
 
 @dataclass(frozen=True)
 class Env:
-    """One engine call's surroundings: the region configured for the provider (`aws:region`), the
-    process's runtime and the engine's log."""
+    """One engine call's surroundings: the stack config's AWS settings (`aws:region`, `aws:profile`
+    ...: the default AWS provider's), the process's runtime and the engine's log."""
 
     config_region: Optional[str]
     runtime: Runtime
     log: Log
+    config: AwsSettings = DEFAULT_SETTINGS
+    config_failures: tuple[Failure, ...] = ()  # what is wrong with the stack's `aws:*` settings
 
-    def region(self, explicit: Optional[str]) -> Optional[str]:
-        """The region to talk to: the `region` input, else `aws:region`, else AWS_REGION / the profile's."""
-        return explicit or self.config_region or fsx.default_region()
+    def settings(self, given: AwsSettings) -> AwsSettings:
+        """The settings to act with: the request's (component arguments, the target's and the
+        component's providers), each field falling back to the stack config's."""
+        return given.over(self.config)
+
+    def region(self, explicit: Optional[str], settings: AwsSettings = DEFAULT_SETTINGS) -> Optional[str]:
+        """The region to talk to: the `region` input, else the target's / the component's provider's,
+        else `aws:region`, else AWS_REGION / the profile's."""
+        return explicit or settings.region or self.config_region or fsx.default_region(settings)

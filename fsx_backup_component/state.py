@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Mapping, Optional, TypedDict
 
 from . import fsx
+from .connection import AwsSettings, settings_from_input
 from .eligibility import DEFAULT_TIMEOUT_SECONDS
 from .token import generation_key
 
@@ -29,10 +30,11 @@ COPY_TO_REGIONS: Final = "copy_to_regions"
 COPY_TAGS: Final = "copy_tags"
 LIFE: Final = "life"
 DELETE_SUPERSEDED: Final = "delete_superseded"
+AWS: Final = "aws"  # the AWS provider settings to act with (connection.py); no secret
 
 INPUT_KEYS = (
     RESOURCE_URN, TARGET_FILE_SYSTEM_ID, TARGET_VOLUME_ID, TARGET_FACTS, TAGS, TRIGGERS, TIMEOUT_SECONDS, REGION,
-    COPY_TO_REGIONS, COPY_TAGS, LIFE, DELETE_SUPERSEDED,
+    COPY_TO_REGIONS, COPY_TAGS, LIFE, DELETE_SUPERSEDED, AWS,
 )
 
 # Outputs that are not inputs.
@@ -61,6 +63,7 @@ class Inputs(TypedDict, total=False):
     copy_tags: bool
     life: Optional[str]  # the nonce of this life (life.py); None in states older than lives
     delete_superseded: bool
+    aws: Optional[dict[str, Any]]  # region/profile/shared files/assume_roles (connection.py)
 
 
 class Destination(TypedDict):
@@ -116,6 +119,7 @@ class Request:
     copy_tags: bool
     delete_superseded: bool
     generation: str  # what the request tokens of this backup are derived from (token.py)
+    settings: AwsSettings  # the `aws` input (the stack config is layered under it by runtime.Env)
 
     @classmethod
     def read(cls, props: Mapping[str, Any]) -> Request:
@@ -133,6 +137,7 @@ class Request:
             destinations=destinations(inputs.get(COPY_TO_REGIONS)),
             copy_tags=True if copy_tags is None else bool(copy_tags),
             delete_superseded=bool(inputs.get(DELETE_SUPERSEDED)),
+            settings=settings_from_input(inputs.get(AWS))[0],
             generation=generation_key(
                 file_system_id=fs_id,
                 volume_id=vol_id,

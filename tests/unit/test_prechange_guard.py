@@ -29,6 +29,8 @@ from unit_helpers import (
 )
 
 from fsx_backup_component import fsx, prechange, runtime
+from fsx_backup_component.connection import DEFAULT as DEFAULT_SETTINGS
+from fsx_backup_component.connection import AwsSettings
 from fsx_backup_component.errors import (
     IneligibleTargetError,
     InvalidInputError,
@@ -58,6 +60,7 @@ class GuardEnv:
     stubber: Stubber
     clock: FakeClock
     regions: list[Optional[str]] = field(default_factory=list)
+    settings: list[AwsSettings] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     infos: list[str] = field(default_factory=list)
     creates: list[dict[str, Any]] = field(default_factory=list)
@@ -68,8 +71,9 @@ class GuardEnv:
 def env(client: Any, stubber: Stubber, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> GuardEnv:
     recorded = GuardEnv(client, stubber, clock)
 
-    def client_for(region: Optional[str]) -> Any:
+    def client_for(region: Optional[str], settings: AwsSettings = DEFAULT_SETTINGS) -> Any:
         recorded.regions.append(region)
+        recorded.settings.append(settings)
         return client
 
     monkeypatch.setattr(pulumi, "ResourceHook", FakeHook)

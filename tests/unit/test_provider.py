@@ -36,6 +36,9 @@ from unit_helpers import (
 )
 
 from fsx_backup_component import backups, fsx, progress, runtime, state
+from fsx_backup_component.checks import NOT_FOUND_ADVICE
+from fsx_backup_component.connection import DEFAULT as DEFAULT_SETTINGS
+from fsx_backup_component.connection import AwsSettings
 from fsx_backup_component.errors import FsxBackupError, InvalidInputError
 from fsx_backup_component.provider import BackupProvider
 from fsx_backup_component.runtime import Runtime
@@ -67,6 +70,7 @@ class Env:
     stubber: Stubber
     clock: FakeClock
     regions: list[Optional[str]] = field(default_factory=list)
+    settings: list[AwsSettings] = field(default_factory=list)
     log: RecordingLog = field(default_factory=RecordingLog)
 
 
@@ -75,8 +79,9 @@ def env(client: Any, stubber: Stubber, clock: FakeClock, monkeypatch: pytest.Mon
     recorded = Env(client, stubber, clock)
     monkeypatch.setattr(progress, "_ENGINE_LOG", recorded.log)
 
-    def client_for(region: Optional[str]) -> Any:
+    def client_for(region: Optional[str], settings: AwsSettings = DEFAULT_SETTINGS) -> Any:
         recorded.regions.append(region)
+        recorded.settings.append(settings)
         return client
 
     # The fake wait returns a hair after the time asked (see FakeClock.condition_wait).
@@ -102,6 +107,7 @@ def inputs(**overrides: Any) -> dict[str, Any]:
         "copy_tags": True,
         "life": None,  # a state written before lives existed; see the life tests for a nonce
         "delete_superseded": False,
+        "aws": None,
     }
     base.update(overrides)
     return base
@@ -204,7 +210,7 @@ def test_check_reports_bad_input_as_check_failures_without_aws_calls(
 def test_check_reports_an_unknown_file_system(env: Env) -> None:
     env.stubber.add_client_error("describe_file_systems", "FileSystemNotFound", "no such fs")
     assert failures_of(BackupProvider().check({}, inputs())) == [
-        ("file_system_id", f"{FS_ID} was not found in region us-east-1")]
+        ("file_system_id", f"{FS_ID} was not found in region us-east-1{NOT_FOUND_ADVICE}")]
 
 
 @pytest.mark.parametrize(
@@ -540,7 +546,7 @@ def test_check_of_an_unchanged_existing_backup_does_not_look_the_target_up(env: 
 def test_check_of_an_existing_backup_looks_the_target_up_again_for_a_new_generation(env: Env) -> None:
     env.stubber.add_client_error("describe_file_systems", "FileSystemNotFound", "gone")
     result = BackupProvider().check(inputs(triggers={"v": 1}), inputs(triggers={"v": 2}))
-    assert failures_of(result) == [("file_system_id", f"{FS_ID} was not found in region us-east-1")]
+    assert failures_of(result) == [("file_system_id", f"{FS_ID} was not found in region us-east-1{NOT_FOUND_ADVICE}")]
 
 
 # -------------------------------------------------------------------------------------------------
