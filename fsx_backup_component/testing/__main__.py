@@ -64,6 +64,8 @@ def _configure(args: argparse.Namespace) -> FsxEmulator:
 def _announce(emulator: FsxEmulator) -> None:
     print(f"FSx emulator listening on {emulator.endpoint_url}")
     print(f"export AWS_ENDPOINT_URL_FSX={emulator.endpoint_url}")
+    if emulator.roles():  # STS answers on the same port; worth saying only when there are roles
+        print(f"export AWS_ENDPOINT_URL_STS={emulator.endpoint_url}")
     for kind, ids in emulator.seeded_ids.items():
         for resource_id in ids:
             print(f"seeded {kind[:-1].replace('_', ' ')}: {resource_id}")

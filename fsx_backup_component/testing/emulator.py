@@ -44,6 +44,21 @@ from .server import (
     current_request,
     signature_error,
 )
+from .sts import (
+    EXPIRED_TOKEN_MESSAGE,
+    INVALID_TOKEN_MESSAGE,
+    AuthError,
+    Identities,
+    Role,
+    Session,
+    StsError,
+    check_account_id,
+    handle_sts,
+    new_request_id,
+    parse_request,
+    render_error,
+    render_result,
+)
 from .validation import format_validation_errors, operation_model, validate_input
 
 __all__ = ["FsxEmulator", "ManualClock", "FsxError", "RequestRecord"]
@@ -228,9 +243,11 @@ class _Backup:
 
 @dataclass
 class _Region:
-    """Everything FSx keeps per region (§6: the API is regional; copies cross between these)."""
+    """Everything FSx keeps per account and region (§6: the API is regional; copies cross between
+    the regions of one account; "Accounts and STS": nothing crosses accounts)."""
 
     name: str
+    account: str = ""
     file_systems: dict[str, Json] = field(default_factory=dict)
     volumes: dict[str, Json] = field(default_factory=dict)
     associations: dict[str, Json] = field(default_factory=dict)
@@ -244,7 +261,9 @@ class _Region:
 class RequestRecord:
     """One request as received: ``access_key`` is the access key ID of its SigV4 credential scope
     (None when unsigned or not received over HTTP); ``refused`` names the error of a request refused
-    before any operation ran (content type, signature), else None."""
+    before any operation ran (content type, signature, session token), else None; ``service`` is
+    "fsx" or "sts"; ``account`` the account that answered (the caller's, from its access key), None
+    when the request was refused before the caller was identified."""
 
     time: float
     region: str
@@ -252,6 +271,25 @@ class RequestRecord:
     params: Json
     access_key: str | None
     refused: str | None = None
+    service: str = "fsx"
+    account: str | None = None
+
+
+class _AccountView:
+    """The emulator as seen by the records of one account (records.Account)."""
+
+    def __init__(self, emulator: FsxEmulator, account_id: str) -> None:
+        self._emulator = emulator
+        self.account_id = account_id
+
+    def clock(self) -> float:
+        return self._emulator.clock()
+
+    def arn(self, region: str, resource: str) -> str:
+        return self._emulator.arn(region, resource, account_id=self.account_id)
+
+    def default_kms_key(self, region: str) -> str:
+        return self._emulator.default_kms_key(region, account_id=self.account_id)
 
 
 # --- the emulator -------------------------------------------------------------------------------
@@ -299,7 +337,11 @@ class FsxEmulator:
         self.requests: list[RequestRecord] = []
         self.regions_without_multi_az: set[str] = set()
         self._lock = threading.RLock()
-        self._regions: dict[str, _Region] = {}
+        # (account, region) -> state. Test-side code may walk ``_regions.values()`` (every account).
+        self._regions: dict[tuple[str, str], _Region] = {}
+        # Accounts, access keys, roles and STS sessions ("Accounts and STS"). A key nobody
+        # registered belongs to the default account, ``self.account_id`` (read at request time).
+        self.identities = Identities(lambda: self.account_id)
         self._seq = 0
         self._backup_seconds_by_fs: dict[str, float] = {}
         self._pending_failures: list[tuple[str | None, str]] = []
@@ -330,7 +372,9 @@ class FsxEmulator:
 
     def start(self) -> FsxEmulator:
         if self._server is None:
-            self._server = EmulatorServer(self.host, self.port, self.dispatch, gate=self._gate)
+            self._server = EmulatorServer(
+                self.host, self.port, self.dispatch, gate=self._gate, sts=self._sts_dispatch
+            )
             self._server.start()
         return self
 
@@ -354,10 +398,12 @@ class FsxEmulator:
 
     # --- helpers --------------------------------------------------------------------------------
 
-    def _region(self, name: str) -> _Region:
-        if name not in self._regions:
-            self._regions[name] = _Region(name)
-        return self._regions[name]
+    def _region(self, name: str, account_id: str | None = None) -> _Region:
+        """The state of one region of one account (default: the default account), made on first use."""
+        key = (account_id or self.account_id, name)
+        if key not in self._regions:
+            self._regions[key] = _Region(name, key[0])
+        return self._regions[key]
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -366,14 +412,20 @@ class FsxEmulator:
     def _partition(self, region: str) -> str:
         return partition_of(region) or "aws"
 
-    def arn(self, region: str, resource: str) -> str:
-        return f"arn:{self._partition(region)}:fsx:{region}:{self.account_id}:{resource}"
+    def arn(self, region: str, resource: str, account_id: str | None = None) -> str:
+        return f"arn:{self._partition(region)}:fsx:{region}:{account_id or self.account_id}:{resource}"
 
-    def default_kms_key(self, region: str) -> str:
-        key = uuid.uuid5(uuid.NAMESPACE_URL, f"fsx-emulator/{region}/aws-managed-fsx-key")
-        return f"arn:{self._partition(region)}:kms:{region}:{self.account_id}:key/{key}"
+    def default_kms_key(self, region: str, account_id: str | None = None) -> str:
+        account = account_id or self.account_id
+        # The default account keeps the key ID it always had; other accounts get their own.
+        name = f"fsx-emulator/{region}/aws-managed-fsx-key"
+        if account != self.account_id:
+            name += f"/{account}"
+        key = uuid.uuid5(uuid.NAMESPACE_URL, name)
+        return f"arn:{self._partition(region)}:kms:{region}:{account}:key/{key}"
 
     def _find_fs(self, fs_id: str) -> tuple[_Region, Json]:
+        """(state, file system) of any account and region (IDs are unique across all of them)."""
         for state in self._regions.values():
             if fs_id in state.file_systems:
                 return state, state.file_systems[fs_id]
@@ -386,10 +438,52 @@ class FsxEmulator:
         raise KeyError(f"no backup {backup_id}")
 
     def _check_new_id(self, table: str, resource_id: str) -> None:
-        """A resource exists in one region only: refuse an ID that any region already holds."""
+        """A resource exists in one region of one account only: refuse an ID any of them holds."""
         for state in self._regions.values():
             if resource_id in getattr(state, table):
-                raise ValueError(f"{resource_id} already exists (in {state.name}); IDs are unique")
+                raise ValueError(
+                    f"{resource_id} already exists (in {state.name}, account {state.account}); IDs are unique"
+                )
+
+    # --- accounts and STS (Python API) ----------------------------------------------------------
+
+    def add_account(
+        self, account_id: str, access_keys: Iterable[str] = (), *, user_name: str = "emulator"
+    ) -> None:
+        """Register an account and the long-term access keys (AKIA...) of its IAM user ``user_name``.
+        Requests signed with one of these keys see that account's file systems and backups."""
+        self.identities.add_account(account_id, access_keys, user_name=user_name)
+
+    def add_role(
+        self,
+        role_arn: str,
+        trusted_accounts: Iterable[str] | None = None,
+        external_id: str | None = None,
+        max_session_seconds: int = 3600,
+    ) -> None:
+        """A role STS AssumeRole hands out sessions of: callers of ``trusted_accounts`` (None: any
+        account) may assume it, with ``external_id`` when set; sessions last up to
+        ``max_session_seconds`` (3600..43200). The session's credentials belong to the role's account."""
+        self.identities.add_role(role_arn, trusted_accounts, external_id, max_session_seconds)
+
+    @property
+    def accounts(self) -> list[str]:
+        """Every account the emulator knows: the default one, registered ones, role owners, and the
+        owners of file systems."""
+        with self._lock:
+            known = {self.account_id, *self.identities.accounts, *(s.account for s in self._regions.values())}
+        return sorted(known)
+
+    def roles(self) -> list[Role]:
+        return self.identities.roles()
+
+    def session(self, access_key: str) -> Session | None:
+        """The STS session an issued temporary access key belongs to (test-side look-up)."""
+        return self.identities.session(access_key)
+
+    def account_of(self, access_key: str | None) -> str:
+        """The account a request signed with ``access_key`` is answered for (no token/expiry check)."""
+        return self.identities.account_of_key(access_key)
 
     # --- seeding (Python API) -------------------------------------------------------------------
 
@@ -405,21 +499,25 @@ class FsxEmulator:
         tags: Mapping[str, str] | Iterable[Mapping[str, str]] | None = None,
         storage_capacity: int = 1200,
         file_system_type_version: str = "2.15",
+        account_id: str | None = None,
         **extra: Any,
     ) -> str:
         """Create an API-shaped file system (FileSystem shape, §9). ``deployment_type`` defaults per
         type (Lustre PERSISTENT_2, Windows SINGLE_AZ_2, ONTAP/OpenZFS SINGLE_AZ_1). ``extra`` takes
         copy_tags_to_backups, automatic_backup_retention_days, active_directory_id, domain_name,
-        storage_type, kms_key_id, or raw CamelCase FileSystem members (deep-merged)."""
+        storage_type, kms_key_id, or raw CamelCase FileSystem members (deep-merged). ``account_id``:
+        the owning account (default: ``self.account_id``); its volumes, DRAs and backups follow it."""
         fs_type = file_system_type.upper()
         if fs_type not in FILE_SYSTEM_TYPES:
             raise ValueError(f"file system type must be one of {FILE_SYSTEM_TYPES}")
+        if account_id is not None:
+            check_account_id(account_id)
         fs_id = file_system_id or _hex_id("fs-")
         with self._lock:
             self._check_new_id("file_systems", fs_id)
-            state = self._region(region)
+            state = self._region(region, account_id)
             fs, root_volume = build_file_system(
-                self, fs_type, fs_id, region,
+                _AccountView(self, state.account), fs_type, fs_id, region,
                 deployment_type=deployment_type or DEFAULT_DEPLOYMENT_TYPES[fs_type],
                 import_path=import_path, export_path=export_path, lifecycle=lifecycle,
                 tags=tag_list(tags), storage_capacity=storage_capacity,
@@ -452,7 +550,7 @@ class FsxEmulator:
             if volume_id is not None:
                 self._check_new_id("volumes", volume_id)
             volume = build_volume(
-                self, fs, state.name, volume_id or _hex_id("fsvol-"), name=name,
+                _AccountView(self, state.account), fs, state.name, volume_id or _hex_id("fsvol-"), name=name,
                 ontap_volume_type=ontap_volume_type, flexcache_endpoint_type=flexcache_endpoint_type,
                 volume_style=volume_style, lifecycle=lifecycle, tags=tag_list(tags), extra=extra,
             )
@@ -478,7 +576,7 @@ class FsxEmulator:
             self._check_new_id("associations", dra_id)
             state.associations[dra_id] = {
                 "AssociationId": dra_id,
-                "ResourceARN": self.arn(state.name, f"association/{file_system_id}/{dra_id}"),
+                "ResourceARN": self.arn(state.name, f"association/{file_system_id}/{dra_id}", state.account),
                 "FileSystemId": file_system_id,
                 "Lifecycle": lifecycle,
                 "FileSystemPath": file_system_path,
@@ -561,12 +659,17 @@ class FsxEmulator:
             record = self._new_backup(state, fs, None, backup_type="AUTOMATIC", tags=None)
             return record.backup_id
 
-    def backups(self, region: str | None = None, include_deleted: bool = False) -> list[Json]:
+    def backups(
+        self, region: str | None = None, include_deleted: bool = False, account_id: str | None = None
+    ) -> list[Json]:
+        """API-shaped copies of the backups of every account (or of ``account_id``), of every
+        region (or of ``region``)."""
         with self._lock:
             now = self.clock()
-            states = [self._regions[region]] if region in self._regions else (
-                [] if region is not None else list(self._regions.values())
-            )
+            states = [
+                s for s in self._regions.values()
+                if (region is None or s.name == region) and (account_id is None or s.account == account_id)
+            ]
             return [
                 b.render(now) for s in states for b in s.backups.values() if include_deleted or not b.deleted
             ]
@@ -589,7 +692,15 @@ class FsxEmulator:
             return 500, {"__type": "InternalServerError", "Message": f"emulator bug: {exc!r}"}
 
     def _record(
-        self, region: str, name: str, params: Any, context: RequestContext | None, refused: str | None = None
+        self,
+        region: str,
+        name: str,
+        params: Any,
+        context: RequestContext | None,
+        refused: str | None = None,
+        *,
+        service: str = "fsx",
+        account: str | None = None,
     ) -> None:
         logged = copy.deepcopy(params) if isinstance(params, dict) else {}
         access_key = context.access_key if context is not None else None
@@ -597,7 +708,26 @@ class FsxEmulator:
             now = self.clock()
             self.calls[name] += 1
             self.call_log.append((now, region, name, logged))
-            self.requests.append(RequestRecord(now, region, name, copy.deepcopy(logged), access_key, refused))
+            self.requests.append(
+                RequestRecord(now, region, name, copy.deepcopy(logged), access_key, refused, service, account)
+            )
+
+    def _caller_account(self, context: RequestContext | None) -> str:
+        """The account of the request's access key. An issued temporary key must come with its
+        session token (else UnrecognizedClientException) and not be expired (else
+        ExpiredTokenException), both HTTP 400 with a lowercase ``message`` like the front end's other
+        refusals ("Accounts and STS"). A direct dispatch() call is the default account's."""
+        if context is None:
+            return self.account_id
+        try:
+            principal = self.identities.identify(
+                context.access_key, context.security_token, self.clock(), context.region
+            )
+        except AuthError as err:
+            if err.kind == "expired":
+                raise FsxError("ExpiredTokenException", EXPIRED_TOKEN_MESSAGE, message_key="message") from None
+            raise FsxError("UnrecognizedClientException", INVALID_TOKEN_MESSAGE, message_key="message") from None
+        return principal.account
 
     def _gate(self, context: RequestContext, operation: str | None, region: str, body: bytes) -> Refusal | None:
         """What the HTTP front end refuses before dispatch (wrong Content-Type); recorded like any
@@ -613,13 +743,20 @@ class FsxEmulator:
         context = current_request()  # None for a direct dispatch() call (no HTTP, no signature)
         model = operation_model(operation) if operation else None
         handler = getattr(self, f"_op_{operation}", None) if operation else None
-        # Order of AWS's JSON front end: the operation is resolved before the signature is checked.
+        # Order of AWS's JSON front end: the operation is resolved before the signature is checked;
+        # then the caller is identified from its access key (and session token).
         refusal: FsxError | None = None
+        account: str | None = None
         if model is None or handler is None:
             refusal = FsxError("UnknownOperationException", f"Unknown operation {name}")
         elif context is not None:
             refusal = signature_error(context)
-        self._record(region, name, params, context, refusal.code if refusal is not None else None)
+        if refusal is None:
+            try:
+                account = self._caller_account(context)
+            except FsxError as err:
+                refusal = err
+        self._record(region, name, params, context, refusal.code if refusal is not None else None, account=account)
         if refusal is not None:
             raise refusal
         assert model is not None and handler is not None
@@ -634,8 +771,28 @@ class FsxEmulator:
         if errors:
             raise FsxError("BadRequest", format_validation_errors(errors))
         with self._lock:
-            result: Json = handler(self._region(region), params, self.clock())
+            result: Json = handler(self._region(region, account), params, self.clock())
             return result
+
+    def _sts_dispatch(self, context: RequestContext, region: str, body: bytes) -> tuple[int, bytes, str]:
+        """One STS (awsQuery) request: (HTTP status, XML body, request ID). Recorded like FSx
+        requests (service "sts"); faults do not apply."""
+        request_id = new_request_id()
+        request = parse_request(body, context.query)
+        name = request.action or "<missing Action>"
+        logged = {k: v for k, v in request.params.items() if k not in ("Action", "Version")}
+        try:
+            with self._lock:
+                caller, result = handle_sts(
+                    self.identities, request, context.access_key, context.security_token, self.clock(), region
+                )
+        except StsError as err:
+            account = err.caller.account if err.caller is not None else None
+            refused = err.code if err.caller is None else None
+            self._record(region, name, logged, context, refused, service="sts", account=account)
+            return err.status, render_error(err, request_id), request_id
+        self._record(region, name, logged, context, service="sts", account=caller.account)
+        return 200, render_result(name, result, request_id), request_id
 
     @staticmethod
     def _parse_body(body: bytes) -> Any:
@@ -810,9 +967,9 @@ class FsxEmulator:
             "BackupId": backup_id,
             "Type": backup_type,
             "CreationTime": self.clock(),
-            "KmsKeyId": fs.get("KmsKeyId") or self.default_kms_key(state.name),
-            "ResourceARN": self.arn(state.name, f"backup/{backup_id}"),
-            "OwnerId": self.account_id,
+            "KmsKeyId": fs.get("KmsKeyId") or self.default_kms_key(state.name, state.account),
+            "ResourceARN": self.arn(state.name, f"backup/{backup_id}", state.account),
+            "OwnerId": state.account,
             "FileSystem": _public(fs),  # §3: snapshot, persisted even if the FS is deleted
             "ResourceType": "VOLUME" if volume is not None else "FILE_SYSTEM",
         }
@@ -870,7 +1027,7 @@ class FsxEmulator:
             raise FsxError("BackupNotFound", f"Backup '{backup_id}' does not exist.")
         if record.lifecycle(now) in DELETE_BLOCKED_LIFECYCLES:
             raise FsxError("BackupInProgress", BACKUP_IN_PROGRESS_MESSAGE)
-        if self._is_being_copied(state.name, backup_id, now):
+        if self._is_being_copied(state, backup_id, now):
             raise FsxError(
                 "BackupBeingCopied",
                 f"Backup '{backup_id}' is the source of a copy in progress and cannot be deleted.",
@@ -880,10 +1037,11 @@ class FsxEmulator:
         self._remember_token(state, "DeleteBackup", params, backup_id)
         return {"BackupId": backup_id, "Lifecycle": "DELETED"}
 
-    def _is_being_copied(self, region: str, backup_id: str, now: float) -> bool:
+    def _is_being_copied(self, state: _Region, backup_id: str, now: float) -> bool:
         return any(
-            b.source == (region, backup_id) and b.lifecycle(now) == "COPYING"
+            b.source == (state.name, backup_id) and b.lifecycle(now) == "COPYING"
             for s in self._regions.values()
+            if s.account == state.account  # copies stay within one account
             for b in s.backups.values()
         )
 
@@ -895,7 +1053,7 @@ class FsxEmulator:
             return {"Backup": state.backups[earlier].render(now)}
         source_region = params.get("SourceRegion") or state.name  # §6: default = in-Region copy
         self._check_copy_regions(source_region, state.name)
-        source = self._region(source_region).backups.get(params["SourceBackupId"])
+        source = self._region(source_region, state.account).backups.get(params["SourceBackupId"])
         if source is None or source.deleted:
             raise FsxError("BackupNotFound", f"Backup '{params['SourceBackupId']}' does not exist.")
         if source.lifecycle(now) != "AVAILABLE":
@@ -904,7 +1062,7 @@ class FsxEmulator:
                 f"Source backup '{source.backup_id}' is not AVAILABLE.",
                 BackupId=source.backup_id,
             )
-        kms_key = self._destination_kms_key(params.get("KmsKeyId"), state.name)
+        kms_key = self._destination_kms_key(params.get("KmsKeyId"), state.name, state.account)
         self._check_multi_az(source, state.name)
         self._check_copy_limit(state, now)
         self._check_quota(state)
@@ -928,17 +1086,18 @@ class FsxEmulator:
                 "UnsupportedOperation", "Cross-Region backup copies are not supported in opt-in Regions."
             )
 
-    def _destination_kms_key(self, key: str | None, region: str) -> str:
+    def _destination_kms_key(self, key: str | None, region: str, account_id: str | None = None) -> str:
         """Accepted shapes: a key ID (UUID or ``mrk-`` + 32 hex), ``alias/NAME``, or a key/alias ARN
         in the destination region. Anything else, or a key marked invalid -> InvalidDestinationKmsKey."""
+        account = account_id or self.account_id
         if key is None:
-            return self.default_kms_key(region)
+            return self.default_kms_key(region, account)
         partition = self._partition(region)
         arn_prefix = f"arn:{partition}:kms:{region}:\\d{{12}}:"
         if re.fullmatch(_KMS_KEY_ID, key):
-            resolved = f"arn:{partition}:kms:{region}:{self.account_id}:key/{key}"
+            resolved = f"arn:{partition}:kms:{region}:{account}:key/{key}"
         elif re.fullmatch(_KMS_ALIAS, key):
-            resolved = f"arn:{partition}:kms:{region}:{self.account_id}:{key}"
+            resolved = f"arn:{partition}:kms:{region}:{account}:{key}"
         elif re.fullmatch(f"{arn_prefix}(?:key/{_KMS_KEY_ID}|{_KMS_ALIAS})", key):
             resolved = key
         else:
@@ -979,8 +1138,8 @@ class FsxEmulator:
             Type="USER_INITIATED",  # §3: a copy is USER_INITIATED
             CreationTime=self.clock(),
             KmsKeyId=kms_key,
-            ResourceARN=self.arn(state.name, f"backup/{backup_id}"),
-            OwnerId=self.account_id,
+            ResourceARN=self.arn(state.name, f"backup/{backup_id}", state.account),
+            OwnerId=state.account,
             SourceBackupId=source.backup_id,
             SourceBackupRegion=source_region,
         )
@@ -1059,7 +1218,7 @@ class FsxEmulator:
             )
         region, account, kind, rest = match.groups()
         resource: Json | None = None
-        if region == state.name and account == self.account_id:
+        if region == state.name and account == state.account:  # another account's ARN: not found
             resource_id = rest.split("/")[-1]
             if kind == "backup":
                 record = state.backups.get(resource_id)

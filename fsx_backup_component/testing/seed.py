@@ -9,9 +9,18 @@ Seed file (JSON; YAML too when PyYAML happens to be importable)::
         {"type": "LUSTRE", "id": "fs-0123456789abcdef0", "deployment_type": "PERSISTENT_2",
          "region": "us-east-1", "tags": {"Name": "scratch"}, "copy_tags_to_backups": true,
          "data_repository_associations": [{"data_repository_path": "s3://b/p", "file_system_path": "/ns1"}]},
-        {"type": "ONTAP", "volumes": [{"name": "vol1", "ontap_volume_type": "RW"}]}
-      ]
+        {"type": "ONTAP", "volumes": [{"name": "vol1", "ontap_volume_type": "RW"}]},
+        {"type": "OPENZFS", "account_id": "222222222222"}
+      ],
+      "accounts": {"111111111111": ["AKIAEXAMPLECALLER01"],
+                   "222222222222": {"access_keys": ["AKIAEXAMPLETARGET01"], "user_name": "ops"}},
+      "roles": [{"arn": "arn:aws:iam::222222222222:role/backup", "trusted_accounts": ["111111111111"],
+                 "external_id": "x-123", "max_session_seconds": 7200}]
     }
+
+``accounts`` maps an account ID to its access keys (a list, or {"access_keys", "user_name"});
+``roles`` lists ``add_role`` keywords (``arn`` for ``role_arn``); a file system's ``account_id``
+names its owner (its volumes and DRAs follow it).
 """
 
 from __future__ import annotations
@@ -43,6 +52,10 @@ class Seedable(Protocol):
     def add_data_repository_association(self, file_system_id: str, *args: Any, **kwargs: Any) -> str: ...
 
     def set_backup_seconds(self, seconds: float, *args: Any, **kwargs: Any) -> None: ...
+
+    def add_account(self, account_id: str, *args: Any, **kwargs: Any) -> None: ...
+
+    def add_role(self, role_arn: str, *args: Any, **kwargs: Any) -> None: ...
 
 
 def load_seed(source: str | Path | Mapping[str, Any]) -> Json:
@@ -81,6 +94,19 @@ def apply_seed(emulator: Seedable, source: str | Path | Mapping[str, Any]) -> No
         emulator.order_seed = None if seed["order_seed"] is None else int(seed["order_seed"])
     if "account_id" in seed:
         emulator.account_id = str(seed["account_id"])
+    accounts = seed.get("accounts") or {}
+    if not isinstance(accounts, Mapping):
+        raise TypeError("seed: accounts maps an account ID to its access keys")
+    for account_id, keys in accounts.items():
+        if isinstance(keys, Mapping):
+            options = dict(keys)
+            emulator.add_account(str(account_id), options.pop("access_keys", ()), **options)
+        else:
+            emulator.add_account(str(account_id), list(keys or ()))
+    for role in seed.get("roles") or []:
+        options = dict(role)
+        arn = options.pop("arn", None) or options.pop("role_arn")
+        emulator.add_role(str(arn), **options)
     for entry in seed.get("file_systems") or []:
         _seed_file_system(emulator, dict(entry))
 

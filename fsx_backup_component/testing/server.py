@@ -1,4 +1,6 @@
-"""The HTTP side of the emulator: a loopback ThreadingHTTPServer speaking awsJson1_1 (docs/emulator.md §0).
+"""The HTTP side of the emulator: a loopback ThreadingHTTPServer speaking awsJson1_1 (docs/emulator.md §0),
+and, on the same port, awsQuery for STS (a request whose SigV4 credential scope names ``sts``; see
+docs/emulator.md, "Accounts and STS").
 
 Before a request reaches the emulator's ``dispatch`` the server refuses what AWS's JSON front end
 refuses before any operation runs (a method other than POST, a Content-Type other than
@@ -32,6 +34,8 @@ __all__ = [
     "current_request",
     "region_from_authorization",
     "access_key_from_authorization",
+    "service_from_authorization",
+    "StsDispatcher",
     "signature_error",
     "content_type_refusal",
 ]
@@ -43,7 +47,7 @@ SIGNING_NAME = "fsx"  # §0: SigV4 signing name
 # signature_error), the region only labels it in the call log.
 DEFAULT_REGION = "us-east-1"
 
-_CREDENTIAL_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/[a-z0-9-]+/aws4_request")
+_CREDENTIAL_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
 _CREDENTIAL = re.compile(r"Credential=([^,\s]*)")
 
 # (operation or None when the target is missing/foreign, region, raw body) -> (status, JSON body)
@@ -68,10 +72,16 @@ class RequestContext:
     amz_date: str | None
     content_type: str | None
     query_signed: bool  # X-Amz-Algorithm in the query string (presigned form)
+    security_token: str | None = None  # X-Amz-Security-Token (temporary credentials)
+    query: str = ""  # the raw query string of the request URL
 
     @property
     def access_key(self) -> str | None:
         return access_key_from_authorization(self.authorization)
+
+    @property
+    def service(self) -> str | None:
+        return service_from_authorization(self.authorization)
 
     @property
     def region(self) -> str:
@@ -98,6 +108,12 @@ def access_key_from_authorization(header: str | None) -> str | None:
     """The access key ID that signed the request (``Credential=AKID/...``), or None."""
     match = _CREDENTIAL_SCOPE.search(header or "")
     return match.group(1) if match else None
+
+
+def service_from_authorization(header: str | None) -> str | None:
+    """The service of a SigV4 ``Authorization`` header's credential scope (``fsx``, ``sts``), or None."""
+    match = _CREDENTIAL_SCOPE.search(header or "")
+    return match.group(3) if match else None
 
 
 def signature_error(context: RequestContext) -> FsxError | None:
@@ -188,6 +204,10 @@ def content_type_refusal(content_type: str | None, operation: str | None, body: 
 
 # (context, operation, region, body) -> a refusal to send instead of dispatching, or None
 Gate = Callable[[RequestContext, "str | None", str, bytes], "Refusal | None"]
+# STS (awsQuery): (context, region, raw body) -> (status, XML body, request ID)
+StsDispatcher = Callable[[RequestContext, str, bytes], tuple[int, bytes, str]]
+STS_SIGNING_NAME = "sts"
+STS_CONTENT_TYPE = "text/xml"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -206,6 +226,8 @@ class _Handler(BaseHTTPRequestHandler):
             amz_date=self.headers.get("X-Amz-Date") or self.headers.get("Date"),
             content_type=self.headers.get("Content-Type"),
             query_signed="X-Amz-Algorithm" in query,
+            security_token=self.headers.get("X-Amz-Security-Token"),
+            query=urlsplit(self.path).query,
         )
 
     def do_POST(self) -> None:  # noqa: N802 - name fixed by BaseHTTPRequestHandler
@@ -215,6 +237,11 @@ class _Handler(BaseHTTPRequestHandler):
         operation = target[len(TARGET_PREFIX):] if target.startswith(TARGET_PREFIX) else None
         context = self._context()
         region = context.region
+        if self.server.sts is not None and context.service == STS_SIGNING_NAME:
+            # awsQuery STS on the same port, told apart by the credential scope's service
+            status, data, request_id = self.server.sts(context, region, body)
+            self._send_raw(status, data, STS_CONTENT_TYPE, request_id)
+            return
         if self.server.gate is not None:
             refusal = self.server.gate(context, operation, region, body)
             if refusal is not None:
@@ -234,12 +261,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, payload: dict[str, Any]) -> None:
         self._send_raw(status, json.dumps(payload).encode(), CONTENT_TYPE)
 
-    def _send_raw(self, status: int, data: bytes, content_type: str | None) -> None:
+    def _send_raw(
+        self, status: int, data: bytes, content_type: str | None, request_id: str | None = None
+    ) -> None:
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        self.send_header("x-amzn-RequestId", request_id or str(uuid.uuid4()))
         self.end_headers()
         self.wfile.write(data)
 
@@ -252,17 +281,22 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], dispatch: Dispatcher, gate: Gate | None) -> None:
+    def __init__(
+        self, address: tuple[str, int], dispatch: Dispatcher, gate: Gate | None, sts: StsDispatcher | None
+    ) -> None:
         super().__init__(address, _Handler)
         self.dispatch = dispatch
         self.gate = gate
+        self.sts = sts
 
 
 class EmulatorServer:
     """Owns the listening socket and the serving thread."""
 
-    def __init__(self, host: str, port: int, dispatch: Dispatcher, gate: Gate | None = None) -> None:
-        self._server = _Server((host, port), dispatch, gate)
+    def __init__(
+        self, host: str, port: int, dispatch: Dispatcher, gate: Gate | None = None, sts: StsDispatcher | None = None
+    ) -> None:
+        self._server = _Server((host, port), dispatch, gate, sts)
         self._thread = threading.Thread(
             # A short poll interval keeps stop() fast (shutdown waits for the next poll).
             target=self._server.serve_forever, args=(0.05,), name="fsx-emulator", daemon=True
