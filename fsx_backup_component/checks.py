@@ -69,8 +69,11 @@ def check_inputs(inputs: Mapping[str, Any], env: Env, *, look_up_target: bool = 
     given, settings_failures = settings_from_input(inputs.get(AWS))
     failures += settings_failures + list(env.config_failures)
     region_input = inputs.get(REGION)
-    if is_unknown(region_input) or is_unknown(inputs.get(AWS)):
-        return failures
+    aws = inputs.get(AWS)
+    if is_unknown(region_input) or is_unknown(aws) or (isinstance(aws, Mapping) and is_unknown(aws.get("region"))):
+        # Where the backup will be taken is not known yet (a target still being created): judge
+        # what is known of the target itself.
+        return failures + (_facts_failures(inputs) if _target_unknown(inputs) else [])
     failures += eligibility.check_region_syntax(region_input)
     if failures:
         return failures
@@ -108,14 +111,8 @@ def _warn_unknown_regions(inputs: Mapping[str, Any], regions: list[Any], env: En
 
 def _target_failures(inputs: Mapping[str, Any], region: str, settings: AwsSettings, env: Env) -> list[Failure]:
     fs_id, vol_id = inputs.get(TARGET_FILE_SYSTEM_ID), inputs.get(TARGET_VOLUME_ID)
-    facts = inputs.get(TARGET_FACTS)
-    facts = facts if isinstance(facts, Mapping) else {}
-    known_facts = {k: v for k, v in facts.items() if not is_unknown(v)}
-    if is_unknown(fs_id) or is_unknown(vol_id):
-        # Target still being created: judge from its known inputs (deployment type, S3 paths...).
-        if vol_id is not None:
-            return eligibility.check_volume(VolumeFacts(**_pick(known_facts, VolumeFacts)))
-        return eligibility.check_file_system(FileSystemFacts(**_pick(known_facts, FileSystemFacts)))
+    if _target_unknown(inputs):
+        return _facts_failures(inputs)
     prop = "volume_id" if vol_id is not None else "file_system_id"
     target = str(vol_id or fs_id)
     where = f"region {region}" + ("" if settings.describe() == DEFAULT.describe() else f" as {settings.describe()}")
@@ -136,6 +133,20 @@ def _target_failures(inputs: Mapping[str, Any], region: str, settings: AwsSettin
     except Exception as exc:  # noqa: BLE001 - a look-up problem is reported, not a crash
         problem = fsx.as_package_error(exc, target, "Describe")
         return [Failure(prop, f"could not look up {target} in {where}: {problem}")]
+
+
+def _target_unknown(inputs: Mapping[str, Any]) -> bool:
+    return is_unknown(inputs.get(TARGET_FILE_SYSTEM_ID)) or is_unknown(inputs.get(TARGET_VOLUME_ID))
+
+
+def _facts_failures(inputs: Mapping[str, Any]) -> list[Failure]:
+    """A target still being created: judged from its known inputs (deployment type, S3 paths...)."""
+    facts = inputs.get(TARGET_FACTS)
+    facts = facts if isinstance(facts, Mapping) else {}
+    known_facts = {k: v for k, v in facts.items() if not is_unknown(v)}
+    if inputs.get(TARGET_VOLUME_ID) is not None:
+        return eligibility.check_volume(VolumeFacts(**_pick(known_facts, VolumeFacts)))
+    return eligibility.check_file_system(FileSystemFacts(**_pick(known_facts, FileSystemFacts)))
 
 
 def _pick(values: Mapping[str, Any], cls: type) -> dict[str, Any]:

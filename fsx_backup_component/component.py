@@ -16,6 +16,7 @@ from typing import Any, Mapping, Optional, Sequence, Union
 import pulumi
 import pulumi.dynamic
 
+from . import connection
 from .eligibility import DEFAULT_TIMEOUT_SECONDS
 from .errors import InvalidInputError
 from .life import LifeProvider
@@ -53,7 +54,18 @@ class FsxBackupArgs:
     timeout_seconds: pulumi.Input[float] = DEFAULT_TIMEOUT_SECONDS
     """How long create/delete may wait on FSx. Past it, `pulumi up` fails and the next run resumes."""
     region: Optional[pulumi.Input[str]] = None
-    """AWS region; default: the `aws:region` stack config, else AWS_REGION / the profile's region."""
+    """AWS region. Default: the target resource's region, else the component's AWS provider's
+    (``providers=[...]``), else the `aws:region` stack config, else AWS_REGION / the profile's."""
+    assume_roles: Optional[pulumi.Input[Sequence[pulumi.Input[Any]]]] = None
+    """Roles to assume, in order, as pulumi-aws's ``assume_roles``: maps (or
+    ``aws.ProviderAssumeRoleArgs``) with ``role_arn`` and optional ``external_id``, ``session_name``,
+    ``duration`` ("1h"). pulumi-aws does not expose a provider's ``assume_roles`` to the program:
+    pass them when the target's (or the component's) AWS provider assumes a role."""
+    shared_config_files: Optional[pulumi.Input[Sequence[pulumi.Input[str]]]] = None
+    """The AWS config file to read profiles from (one path; pulumi-aws's ``shared_config_files``),
+    when the provider sets it: pulumi-aws does not expose it to the program."""
+    shared_credentials_files: Optional[pulumi.Input[Sequence[pulumi.Input[str]]]] = None
+    """The AWS credentials file (one path; pulumi-aws's ``shared_credentials_files``), likewise."""
     retain_on_delete: bool = False
     """Keep the backup (and its copies) in AWS when the resource is deleted (destroy, replacement)."""
     copy_to_regions: Optional[pulumi.Input[Sequence[pulumi.Input[Union[str, Mapping[str, Any]]]]]] = None
@@ -95,8 +107,8 @@ DERIVED_OUTPUT_SOURCES = {
     "copies": ("copy_to_regions",),
     "file_system_id": ("target_file_system_id",),
     "volume_id": ("target_volume_id",),
-    "resolved_region": ("region",),
-    "backup_arn": ("region",),
+    "resolved_region": ("region", "aws"),
+    "backup_arn": ("region", "aws"),
 }
 
 
@@ -143,6 +155,7 @@ class FsxBackup(pulumi.ComponentResource):
         super().__init__(COMPONENT_TYPE, resource_name, None, opts)
         args = _merge_args(args, kwargs)
         target_facts, fs_id, vol_id = _target(args)
+        aws_settings = _aws_settings(args, args.file_system or args.volume, self)
 
         retain = bool(args.retain_on_delete or (opts is not None and opts.retain_on_delete))
         child_opts = pulumi.ResourceOptions(
@@ -172,6 +185,7 @@ class FsxBackup(pulumi.ComponentResource):
                 "copy_tags": args.copy_tags,
                 "life": life.nonce,
                 "delete_superseded": args.delete_superseded,
+                "aws": aws_settings,
         }
         self._backup = _Backup(resource_name, inputs, child_opts)
         for output in OUTPUT_NAMES:
@@ -182,6 +196,78 @@ class FsxBackup(pulumi.ComponentResource):
             setattr(self, output, value)
         self.copies = self.copies.apply(lambda copies: copies or [])
         self.register_outputs({output: getattr(self, output) for output in OUTPUT_NAMES})
+
+
+_AWS_TYPE = "aws:fsx/backup:Backup"  # any aws: type: get_provider() looks the package up
+
+
+def _aws_settings(args: FsxBackupArgs, target: Optional[pulumi.Resource], component: pulumi.Resource) -> Any:
+    """The ``aws`` input (connection.py): each field from the first source that sets it, in the
+    order the README gives: the component's arguments, the target resource (its region, then its
+    AWS provider's), the component's AWS provider (``provider=`` / ``providers=``). Fields are
+    separate Outputs, so a region unknown in preview (a target being created) leaves the rest known.
+    None when there is no source at all, as in states written before this input existed."""
+    target_provider = _provider_of(target)
+    own_provider = component.get_provider(_AWS_TYPE)
+    providers = [p for p in (target_provider, own_provider) if p is not None]
+    settings: dict[str, Any] = {}
+    regions = []
+    if target is not None:
+        regions += [getattr(target, "region", None), _provider_output(target_provider, "region"),
+                    pulumi.Output.from_input(getattr(target, "arn", None)).apply(_arn_region)]
+    regions.append(_provider_output(own_provider, "region"))
+    if any(r is not None for r in regions):
+        settings[connection.REGION] = _first_set(regions)
+    if providers:
+        settings[connection.PROFILE] = _first_set([_provider_output(p, "profile") for p in providers])
+        settings[connection.STATIC_KEYS] = _first_set([_static_keys_in(p) for p in providers])
+    for name in (connection.SHARED_CONFIG_FILES, connection.SHARED_CREDENTIALS_FILES):
+        if getattr(args, name) is not None:
+            settings[name] = getattr(args, name)
+    if args.assume_roles is not None:
+        settings[connection.ASSUME_ROLES] = pulumi.Output.from_input(args.assume_roles).apply(_role_maps)
+    return settings or None
+
+
+def _provider_of(resource: Optional[pulumi.Resource]) -> Optional[pulumi.ProviderResource]:
+    if resource is None:
+        return None
+    return resource.get_provider(_AWS_TYPE)
+
+
+def _provider_output(provider: Optional[pulumi.ProviderResource], name: str) -> Any:
+    return getattr(provider, name, None) if provider is not None else None
+
+
+def _static_keys_in(provider: pulumi.ProviderResource) -> pulumi.Output[Optional[str]]:
+    """The provider's name when it sets static keys, else None; never the keys (unsecret: a name)."""
+    keys = [getattr(provider, k, None) for k in ("access_key", "secret_key", "token")]
+    found = pulumi.Output.all(provider.urn, *keys).apply(
+        lambda values: values[0].split("::")[-1] if any(v for v in values[1:]) else None
+    )
+    return pulumi.Output.unsecret(found)
+
+
+def _first_set(values: Sequence[Any]) -> pulumi.Output[Any]:
+    return pulumi.Output.all(*[v for v in values if v is not None]).apply(
+        lambda resolved: next((v for v in resolved if v not in (None, "")), None)
+    )
+
+
+def _arn_region(arn: Any) -> Optional[str]:
+    parts = arn.split(":") if isinstance(arn, str) else []
+    return parts[3] if len(parts) > 5 and parts[3] else None
+
+
+def _role_maps(roles: Any) -> Any:
+    """``aws.ProviderAssumeRoleArgs`` objects as plain maps, in pulumi-aws's names."""
+    if not isinstance(roles, (list, tuple)):
+        return roles
+    return [
+        role if isinstance(role, Mapping) or not hasattr(role, "role_arn")
+        else {k: getattr(role, k, None) for k in ("role_arn", "external_id", "session_name", "duration")}
+        for role in roles
+    ]
 
 
 def _generation_digest(*values: Any) -> pulumi.Output[str]:

@@ -11,6 +11,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, Mocks
 
 BACKUP_ID = "backup-0123456789abcdef0"
+READ_REGION = "ca-central-1"  # the region in the ARN of a resource read by ID
 
 
 @dataclass
@@ -50,6 +51,9 @@ class FakeCloud(Mocks):
         if args.typ == "pulumi-python:dynamic/fsx-backup:Life":
             nonce = f"nonce-of-{args.name}"
             return nonce, {**inputs, "nonce": nonce}
+        if args.typ.startswith("aws:fsx/") and args.resource_id:
+            # A read (`X.get(name, id)`): what AWS reports, an ARN naming the resource's region.
+            return args.resource_id, {**inputs, "arn": f"arn:aws:fsx:{READ_REGION}:123456789012:volume/{args.resource_id}"}
         if args.typ.startswith("aws:fsx/ontapVolume"):
             return "fsvol-0123456789abcdef0", dict(inputs)
         if args.typ.startswith("aws:fsx/"):
