@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 from . import eligibility, fsx
 from .changes import same_generation
-from .connection import DEFAULT, AwsSettings, settings_from_input
+from .connection import AwsSettings, settings_from_input
 from .eligibility import DEFAULT_TIMEOUT_SECONDS, Failure, FileSystemFacts, VolumeFacts, is_unknown
 from .errors import CredentialsError
 from .runtime import Env
@@ -115,7 +115,8 @@ def _target_failures(inputs: Mapping[str, Any], region: str, settings: AwsSettin
         return _facts_failures(inputs)
     prop = "volume_id" if vol_id is not None else "file_system_id"
     target = str(vol_id or fs_id)
-    where = f"region {region}" + ("" if settings.describe() == DEFAULT.describe() else f" as {settings.describe()}")
+    acting_as = settings.describe()
+    where = f"region {region}" + (f" as {acting_as}" if acting_as else "")
     try:
         # Inside the try: assuming a role happens here, and a refusal is the preview's failure.
         lookups = env.runtime.lookups(fsx.client_for(region, settings))

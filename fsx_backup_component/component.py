@@ -214,7 +214,7 @@ def _aws_settings(args: FsxBackupArgs, target: Optional[pulumi.Resource], compon
     regions = []
     if target is not None:
         regions += [getattr(target, "region", None), _provider_output(target_provider, "region"),
-                    pulumi.Output.from_input(getattr(target, "arn", None)).apply(_arn_region)]
+                    pulumi.Output.from_input(getattr(target, "arn", None)).apply(connection.arn_region)]
     regions.append(_provider_output(own_provider, "region"))
     if any(r is not None for r in regions):
         settings[connection.REGION] = _first_set(regions)
@@ -225,7 +225,7 @@ def _aws_settings(args: FsxBackupArgs, target: Optional[pulumi.Resource], compon
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
     if args.assume_roles is not None:
-        settings[connection.ASSUME_ROLES] = pulumi.Output.from_input(args.assume_roles).apply(_role_maps)
+        settings[connection.ASSUME_ROLES] = pulumi.Output.from_input(args.assume_roles).apply(connection.role_maps)
     return settings or None
 
 
@@ -252,22 +252,6 @@ def _first_set(values: Sequence[Any]) -> pulumi.Output[Any]:
     return pulumi.Output.all(*[v for v in values if v is not None]).apply(
         lambda resolved: next((v for v in resolved if v not in (None, "")), None)
     )
-
-
-def _arn_region(arn: Any) -> Optional[str]:
-    parts = arn.split(":") if isinstance(arn, str) else []
-    return parts[3] if len(parts) > 5 and parts[3] else None
-
-
-def _role_maps(roles: Any) -> Any:
-    """``aws.ProviderAssumeRoleArgs`` objects as plain maps, in pulumi-aws's names."""
-    if not isinstance(roles, (list, tuple)):
-        return roles
-    return [
-        role if isinstance(role, Mapping) or not hasattr(role, "role_arn")
-        else {k: getattr(role, k, None) for k in ("role_arn", "external_id", "session_name", "duration")}
-        for role in roles
-    ]
 
 
 def _generation_digest(*values: Any) -> pulumi.Output[str]:

@@ -89,7 +89,7 @@ class AwsSettings:
             parts.append(f"profile {self.profile!r}")
         if self.assume_roles:
             parts.append("role " + " -> ".join(r.role_arn for r in self.assume_roles))
-        return ", ".join(parts) or "the default credentials"
+        return ", ".join(parts)  # empty: boto3's default chain
 
 
 DEFAULT = AwsSettings()
@@ -106,6 +106,23 @@ def parse_duration(value: Any) -> int:
         raise ValueError(f"expected a duration such as \"1h\", \"15m\" or \"900s\", got {value!r}")
     hours, minutes, seconds = (int(g or 0) for g in match.groups())
     return hours * 3600 + minutes * 60 + seconds
+
+
+def arn_region(arn: Any) -> Optional[str]:
+    """The region field of an ARN (``arn:aws:fsx:us-west-2:123...:file-system/fs-...``)."""
+    parts = arn.split(":") if isinstance(arn, str) else []
+    return parts[3] if len(parts) > 5 and parts[3] else None
+
+
+def role_maps(roles: Any) -> Any:
+    """``aws.ProviderAssumeRoleArgs`` objects (or maps) as plain maps, in pulumi-aws's names."""
+    if not isinstance(roles, (list, tuple)):
+        return roles
+    return [
+        role if isinstance(role, Mapping) or not hasattr(role, "role_arn")
+        else {k: getattr(role, k, None) for k in ("role_arn", "external_id", "session_name", "duration")}
+        for role in roles
+    ]
 
 
 def settings_from_input(value: Any) -> tuple[AwsSettings, list[Failure]]:

@@ -41,7 +41,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 
-from . import backups, eligibility, fsx, runtime
+from . import backups, connection, eligibility, fsx, runtime
+from .connection import AwsSettings
 from .eligibility import DEFAULT_TIMEOUT_SECONDS, check_tags, check_timeout
 from .errors import FsxBackupError, IneligibleTargetError, InvalidInputError, TargetNotFoundError
 from .token import canonical_json
@@ -72,6 +73,10 @@ class PreChangeBackup:
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         region: Optional[str] = None,
         before_delete: bool = True,
+        provider: Optional[pulumi.ProviderResource] = None,
+        assume_roles: Optional[Sequence[Any]] = None,
+        shared_config_files: Optional[Sequence[str]] = None,
+        shared_credentials_files: Optional[Sequence[str]] = None,
     ) -> None:
         if keep_last is not None and (isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1):
             raise InvalidInputError("keep_last", f"must be a whole number >= 1 or None (keep all), got {keep_last!r}")
@@ -85,7 +90,21 @@ class PreChangeBackup:
         self.keep_last = keep_last
         self.tags = dict(tags or {})
         self.timeout_seconds = float(timeout_seconds)
-        self.region = region or pulumi.Config("aws").get("region")
+        # Where and as whom: the `region` argument, else the guarded resource's region (its outputs),
+        # else `provider`'s, else the stack config's; credentials from `provider` and the arguments
+        # below, else the stack config's (connection.py). Checked now: a bad setting fails the program.
+        given, failures = connection.settings_from_input({
+            connection.ASSUME_ROLES: connection.role_maps(assume_roles),
+            connection.SHARED_CONFIG_FILES: shared_config_files,
+            connection.SHARED_CREDENTIALS_FILES: shared_credentials_files,
+        })
+        config, config_failures = connection.settings_from_config(_StackConfig())
+        for failure in failures + config_failures:
+            raise InvalidInputError(failure.property, failure.reason)
+        self.region = region
+        self.provider = provider
+        self._given = given
+        self._config = config
         # Identifies this guard's backups for pruning: one stack's guard never prunes another's.
         self.guard_tag = f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
         self.backups_taken: list[str] = []
@@ -111,11 +130,12 @@ class PreChangeBackup:
 
     async def _backup(self, args: pulumi.ResourceHookArgs, reason: str) -> None:
         loop = asyncio.get_running_loop()
+        settings = await self._settings_for(args)
         try:
             if pulumi.runtime.is_dry_run():
-                await loop.run_in_executor(None, self.check, args)
+                await loop.run_in_executor(None, self.check, args, settings)
                 return
-            backup_id = await loop.run_in_executor(None, self.take, args, reason)
+            backup_id = await loop.run_in_executor(None, self.take, args, reason, settings)
         except TargetNotFoundError:
             if reason != "before-delete":
                 raise
@@ -125,23 +145,34 @@ class PreChangeBackup:
             return
         pulumi.log.info(f"pre-change backup {backup_id} of {args.id} is AVAILABLE ({reason})")
 
-    def check(self, args: pulumi.ResourceHookArgs) -> None:
+    async def _settings_for(self, args: pulumi.ResourceHookArgs) -> AwsSettings:
+        """The settings for the resource the hook fired for (see __init__ for the precedence)."""
+        profile = region = None
+        if self.provider is not None:
+            profile = await _resolved(getattr(self.provider, "profile", None))
+            region = await _resolved(getattr(self.provider, "region", None))
+        old = dict(args.old_outputs or {})
+        region = self.region or old.get("region") or connection.arn_region(old.get("arn")) or region
+        from_provider = AwsSettings(region=region, profile=profile)
+        return self._given.over(from_provider).over(self._config)
+
+    def check(self, args: pulumi.ResourceHookArgs, settings: AwsSettings = connection.DEFAULT) -> None:
         """Read-only: raise when FSx could never back up the resource the hook fired for."""
         file_system_id, volume_id = _target_of(args)
         if not args.id:
             return  # not created yet: nothing to back up
-        region = self.region or fsx.default_region()
-        lookups = runtime.SHARED.lookups(fsx.client_for(region))
+        region = settings.region or fsx.default_region(settings)
+        lookups = runtime.SHARED.lookups(fsx.client_for(region, settings))
         failures: list[eligibility.Failure]
         if volume_id is not None:
             volume = lookups.volume(volume_id)
             if volume is None:
-                raise TargetNotFoundError("hooks", volume_id, str(region))
+                raise TargetNotFoundError("hooks", volume_id, str(region), acting_as=settings.describe() or None)
             failures = eligibility.check_volume(volume)
         else:
             file_system = lookups.file_system(str(file_system_id))
             if file_system is None:
-                raise TargetNotFoundError("hooks", str(file_system_id), str(region))
+                raise TargetNotFoundError("hooks", str(file_system_id), str(region), acting_as=settings.describe() or None)
             failures = eligibility.check_file_system(file_system)
         if failures:
             raise IneligibleTargetError(
@@ -150,10 +181,10 @@ class PreChangeBackup:
                 f"{failures[0].reason}. Remove the guard from it (a change would otherwise fail).",
             )
 
-    def take(self, args: pulumi.ResourceHookArgs, reason: str) -> str:
+    def take(self, args: pulumi.ResourceHookArgs, reason: str, settings: AwsSettings = connection.DEFAULT) -> str:
         """Blocking: back up the resource the hook fired for, prune, return the backup ID."""
         file_system_id, volume_id = _target_of(args)
-        client = fsx.client_for(self.region or fsx.default_region())
+        client = fsx.client_for(settings.region or fsx.default_region(settings), settings)
         generation = canonical_json(
             {
                 "id": args.id,
@@ -241,6 +272,20 @@ def _target_of(args: pulumi.ResourceHookArgs) -> tuple[Optional[str], Optional[s
         f"PreChangeBackup is attached to {args.name} of type {args.type}; attach it to a "
         "pulumi_aws.fsx LustreFileSystem, WindowsFileSystem, OpenZfsFileSystem or OntapVolume",
     )
+
+
+class _StackConfig:
+    """The program's stack config with the dynamic host's ``get("ns:key")`` shape."""
+
+    def get(self, key: str) -> Any:
+        namespace, _, name = key.partition(":")
+        return pulumi.Config(namespace).get(name)
+
+
+async def _resolved(value: Any) -> Any:
+    if isinstance(value, pulumi.Output):
+        return await value.future()
+    return value
 
 
 def _plain(value: Any) -> Any:
