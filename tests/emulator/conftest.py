@@ -51,7 +51,9 @@ def check_error_body(model: Any, body: dict[str, Any], status: int) -> list[str]
     # The front end's own refusals (not in the FSx model): all HTTP 400, lowercase ``message`` for the
     # signature ones (as AWS's JSON front end sends them).
     generic = {"ThrottlingException", "UnknownOperationException", "SerializationException"}
-    signature = {"MissingAuthenticationTokenException", "IncompleteSignatureException", "InvalidSignatureException"}
+    signature = {"MissingAuthenticationTokenException", "IncompleteSignatureException", "InvalidSignatureException",
+                 # temporary credentials without their session token / expired ("Accounts and STS")
+                 "UnrecognizedClientException", "ExpiredTokenException"}
     if code in generic | signature:
         problems = [] if status == 400 else [f"{code} must be HTTP 400, got {status}"]
         if code in signature and set(body) != {"__type", "message"}:
