@@ -12,6 +12,7 @@ here; backups.py and copies.py decide, this module only asks AWS. See docs/desig
 
 from __future__ import annotations
 
+import datetime
 import functools
 import os
 import random
@@ -166,15 +167,13 @@ def _session(settings: AwsSettings, region: Optional[str]) -> Any:
     session = _SESSIONS.get(key)
     if session is not None:
         return session
-    core = botocore.session.Session()
-    if settings.shared_config_file:
-        core.set_config_variable("config_file", os.path.expanduser(settings.shared_config_file))
-    if settings.shared_credentials_file:
-        core.set_config_variable("credentials_file", os.path.expanduser(settings.shared_credentials_file))
-    if settings.profile:
-        core.set_config_variable("profile", settings.profile)
-    session = boto3.session.Session(botocore_session=core)
-    if settings.profile and settings.profile not in session.available_profiles:
+    core = _botocore_session(settings)
+    try:
+        session = boto3.session.Session(botocore_session=core)
+        defined = settings.profile is None or settings.profile in session.available_profiles
+    except botocore.exceptions.ProfileNotFound:
+        defined = False
+    if not defined:
         raise CredentialsError(
             f"AWS profile {settings.profile!r} is not defined in "
             f"{core.get_config_variable('config_file')} or {core.get_config_variable('credentials_file')}: "
@@ -182,10 +181,24 @@ def _session(settings: AwsSettings, region: Optional[str]) -> Any:
             "that define it"
         )
     if settings.assume_roles:
-        credentials = _assume_roles(session, settings, region or session.region_name or "us-east-1")
-        core.register_component("credential_provider", botocore.credentials.CredentialResolver([_Given(credentials)]))
+        credentials = _assume_roles(session, settings, region or getattr(session, "region_name", None) or "us-east-1")
+        # A second session: the first one has cached its own (source) credentials.
+        assumed = _botocore_session(settings)
+        assumed.register_component("credential_provider", botocore.credentials.CredentialResolver([_Given(credentials)]))
+        session = boto3.session.Session(botocore_session=assumed)
     _SESSIONS[key] = session
     return session
+
+
+def _botocore_session(settings: AwsSettings) -> Any:
+    core = botocore.session.Session()
+    if settings.shared_config_file:
+        core.set_config_variable("config_file", os.path.expanduser(settings.shared_config_file))
+    if settings.shared_credentials_file:
+        core.set_config_variable("credentials_file", os.path.expanduser(settings.shared_credentials_file))
+    if settings.profile:
+        core.set_config_variable("profile", settings.profile)
+    return core
 
 
 class _Given(botocore.credentials.CredentialProvider):  # type: ignore[misc]
@@ -223,15 +236,37 @@ def _assume_roles(session: Any, settings: AwsSettings, sts_region: str) -> Any:
             source_credentials=source,
             role_arn=role.role_arn,
             extra_args=extra,
+            # No cache of its own: when to refresh is decided below, on one clock.
+            cache=_NoCache(),
         )
         try:
             metadata = fetcher.fetch_credentials()
         except ClientError as exc:
             raise assume_role_error(exc, role.role_arn) from exc
-        source = botocore.credentials.RefreshableCredentials.create_from_metadata(
-            metadata, refresh_using=fetcher.fetch_credentials, method="assume-role"
+        source = botocore.credentials.RefreshableCredentials(
+            access_key=metadata["access_key"],
+            secret_key=metadata["secret_key"],
+            token=metadata["token"],
+            expiry_time=botocore.credentials.RefreshableCredentials._expiry_datetime(metadata["expiry_time"]),
+            refresh_using=fetcher.fetch_credentials,
+            method="assume-role",
+            time_fetcher=lambda: CREDENTIALS_CLOCK(),
         )
     return source
+
+
+def _utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+# What "now" is for assumed-role credentials (their expiry is STS's wall-clock time). Tests set the
+# emulator's clock here, so that expiry and refresh are exercised without waiting.
+CREDENTIALS_CLOCK: Callable[[], datetime.datetime] = _utc_now
+
+
+class _NoCache(dict):  # type: ignore[type-arg]
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
 
 
 def assume_role_error(exc: ClientError, role_arn: Optional[str]) -> CredentialsError:
@@ -260,11 +295,7 @@ def default_region(settings: AwsSettings = DEFAULT_SETTINGS) -> Optional[str]:
         return os.environ["AWS_REGION"]
     if settings.profile or settings.shared_config_file:
         with _CLIENTS_LOCK:
-            core = botocore.session.Session()
-            if settings.shared_config_file:
-                core.set_config_variable("config_file", os.path.expanduser(settings.shared_config_file))
-            if settings.profile:
-                core.set_config_variable("profile", settings.profile)
+            core = _botocore_session(settings)
             try:
                 return core.get_config_variable("region")  # type: ignore[no-any-return]
             except botocore.exceptions.ProfileNotFound:

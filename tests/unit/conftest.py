@@ -36,6 +36,7 @@ def fresh_client_caches(monkeypatch: pytest.MonkeyPatch) -> None:
     failed or passed depending on test order (and on the allocator)."""
     monkeypatch.setattr(fsx, "_CLIENTS", {})
     monkeypatch.setattr(fsx, "_POLL_CLIENTS", {})
+    monkeypatch.setattr(fsx, "_SESSIONS", {})
     monkeypatch.setattr(runtime, "SHARED", runtime.Runtime())
 
 
