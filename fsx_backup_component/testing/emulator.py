@@ -399,7 +399,9 @@ class FsxEmulator:
     # --- helpers --------------------------------------------------------------------------------
 
     def _region(self, name: str, account_id: str | None = None) -> _Region:
-        """The state of one region of one account (default: the default account), made on first use."""
+        """The state of one region of one account (default: the default account), made on first use.
+        Operations only ever see their caller's account, so another account's resource is simply
+        absent: the NotFound errors (UNCONFIRMED: rather than an AccessDenied)."""
         key = (account_id or self.account_id, name)
         if key not in self._regions:
             self._regions[key] = _Region(name, key[0])
@@ -716,7 +718,8 @@ class FsxEmulator:
         """The account of the request's access key. An issued temporary key must come with its
         session token (else UnrecognizedClientException) and not be expired (else
         ExpiredTokenException), both HTTP 400 with a lowercase ``message`` like the front end's other
-        refusals ("Accounts and STS"). A direct dispatch() call is the default account's."""
+        refusals ("Accounts and STS"; codes recorded for DynamoDB, for FSx UNCONFIRMED). A direct
+        dispatch() call is the default account's."""
         if context is None:
             return self.account_id
         try:

@@ -273,7 +273,7 @@ class Identities:
 
     def assume_role(self, caller: Principal, params: Mapping[str, Any], now: float) -> Session:
         """Check the request the way the docs describe (validation, then trust and ExternalId, then
-        the duration limits) and issue a session."""
+        the duration limits; that order is UNCONFIRMED) and issue a session."""
         errors = validate_input(_assume_role_input_shape(), dict(params))
         if errors:
             raise StsError("ValidationError", format_validation_errors(errors))
@@ -314,7 +314,8 @@ class Identities:
 
 def _trusts(role: Role, caller: Principal, external_id: Any) -> bool:
     """The role's trust policy, reduced to: the caller's account is trusted (None = any) and, when
-    the role requires an ExternalId, the request carries exactly it."""
+    the role requires an ExternalId, the request carries exactly it. UNCONFIRMED: a failed ExternalId
+    condition answers the same AccessDenied text as an untrusted caller (recorded for the latter)."""
     if role.trusted_accounts is not None and caller.account not in role.trusted_accounts:
         return False
     return role.external_id is None or external_id == role.external_id
