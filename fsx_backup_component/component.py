@@ -8,6 +8,7 @@ provider host must start fast (it imports this package to unpickle the provider)
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import sys
 from dataclasses import dataclass, fields
@@ -220,7 +221,7 @@ def _aws_settings(args: FsxBackupArgs, target: Optional[pulumi.Resource], compon
         settings[connection.REGION] = _first_set(regions)
     if providers:
         settings[connection.PROFILE] = _first_set([_provider_output(p, "profile") for p in providers])
-        settings[connection.STATIC_KEYS] = _first_set([_static_keys_in(p) for p in providers])
+        settings[connection.STATIC_KEYS] = _first_set([o for p in providers for o in _static_keys_in(p)])
     for name in (connection.SHARED_CONFIG_FILES, connection.SHARED_CREDENTIALS_FILES):
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
@@ -239,19 +240,52 @@ def _provider_output(provider: Optional[pulumi.ProviderResource], name: str) -> 
     return getattr(provider, name, None) if provider is not None else None
 
 
-def _static_keys_in(provider: pulumi.ProviderResource) -> pulumi.Output[Optional[str]]:
-    """The provider's name when it sets static keys, else None; never the keys (unsecret: a name)."""
+def _static_keys_in(provider: pulumi.ProviderResource) -> list[pulumi.Output[Optional[str]]]:
+    """Per static key setting: the provider's name when it is set, else None; never the key."""
     keys = [getattr(provider, k, None) for k in ("access_key", "secret_key", "token")]
-    found = pulumi.Output.all(provider.urn, *keys).apply(
-        lambda values: values[0].split("::")[-1] if any(v for v in values[1:]) else None
-    )
-    return pulumi.Output.unsecret(found)
+    return [
+        pulumi.Output.unsecret(
+            pulumi.Output.all(provider.urn, key).apply(lambda v: v[0].split("::")[-1] if v[1] else None)
+        )
+        for key in keys
+        if key is not None
+    ]
 
 
 def _first_set(values: Sequence[Any]) -> pulumi.Output[Any]:
-    return pulumi.Output.all(*[v for v in values if v is not None]).apply(
-        lambda resolved: next((v for v in resolved if v not in (None, "")), None)
-    )
+    """The first value that is set, in precedence order. An unknown value counts as not set: in a
+    preview, an AWS provider's setting that was not given is unknown (the engine echoes only the
+    inputs given, and the SDK resolves a missing output as unknown in a preview), so waiting for all
+    of them would leave the whole setting unknown and the preview unable to check the target."""
+    outputs = [pulumi.Output.from_input(v) for v in values if v is not None]
+
+    async def choose() -> tuple[Any, bool]:
+        for output in outputs:
+            if await output.is_known():
+                value = await output.future()
+                if value not in (None, ""):
+                    return value, await output.is_secret()
+        return None, False
+
+    chosen = asyncio.ensure_future(choose())
+
+    async def value() -> Any:
+        return (await chosen)[0]
+
+    async def is_secret() -> bool:
+        return (await chosen)[1]
+
+    async def is_known() -> bool:
+        await chosen
+        return True
+
+    async def resources() -> set[pulumi.Resource]:
+        found: set[pulumi.Resource] = set()
+        for output in outputs:
+            found |= await output.resources()
+        return found
+
+    return pulumi.Output(resources(), value(), is_known(), is_secret())
 
 
 def _generation_digest(*values: Any) -> pulumi.Output[str]:

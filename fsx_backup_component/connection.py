@@ -134,7 +134,7 @@ def settings_from_input(value: Any) -> tuple[AwsSettings, list[Failure]]:
         return DEFAULT, [Failure("aws", f"expected a map of AWS provider settings, got {type(value).__name__}")]
     failures: list[Failure] = []
     static_in = value.get(STATIC_KEYS)
-    if static_in:
+    if static_in and not is_unknown(static_in):
         failures.append(Failure("providers", f"the AWS provider {static_in!r} {STATIC_KEYS_REFUSED}"))
     region = _text(value.get(REGION), REGION, failures)
     profile = _text(value.get(PROFILE), PROFILE, failures)

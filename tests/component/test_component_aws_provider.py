@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pytest
 from component_helpers import READ_REGION, RecordingMonitor, Registration, run
 
 from fsx_backup_component import FsxBackup
@@ -122,3 +123,21 @@ def test_the_region_is_read_from_the_arn_when_nothing_else_says(monitor: Recordi
 
     run(program)
     assert child(monitor).inputs["aws"] == {"region": READ_REGION}
+
+
+@pytest.mark.parametrize("monitor", [True], indirect=True, ids=["preview"])
+def test_at_preview_an_unset_provider_setting_is_absent_not_unknown(monitor: RecordingMonitor) -> None:
+    """In a preview the SDK resolves a provider output that was never given as unknown; taken as
+    unknown, the whole setting would be, and preview could not check the target at all."""
+
+    def program() -> Any:
+        west = aws.Provider("west", region="us-west-2")  # no profile, no keys
+        keyed = aws.Provider("keyed", region="eu-west-1", access_key="AKIASTATIC0000000000", secret_key="s3cr3t")
+        FsxBackup("plain", file_system_id=FS_ID, opts=pulumi.ResourceOptions(providers=[west]))
+        return FsxBackup("keyed", file_system_id=FS_ID, opts=pulumi.ResourceOptions(providers=[keyed])).urn
+
+    run(program)
+    by_name = {r.name: r for r in monitor.of_type("pulumi-python:dynamic/fsx-backup:Backup")}
+    plain, keyed = by_name["plain"], by_name["keyed"]
+    assert plain.inputs["aws"] == {"region": "us-west-2"}
+    assert keyed.inputs["aws"] == {"region": "eu-west-1", "static_keys_in": "keyed"}  # refused at this preview

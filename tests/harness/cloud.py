@@ -45,6 +45,7 @@ class CloudResource:
     inputs: dict[str, Any]
     id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
+    region: Optional[str] = None  # pulumi-aws v7: the resource's region (own input, else its provider's)
 
 
 class Cloud(Protocol):
@@ -56,9 +57,11 @@ class Cloud(Protocol):
 
     def read(self, resource: CloudResource) -> Optional[dict[str, Any]]: ...
 
-    def read_external(self, type_: str, id_: str, inputs: dict[str, Any]) -> Optional[dict[str, Any]]:
+    def read_external(
+        self, type_: str, id_: str, inputs: dict[str, Any], *, region: Optional[str] = None
+    ) -> Optional[dict[str, Any]]:
         """``X.get(name, id)``: the live outputs of a resource the stack does not manage, or None
-        when there is no such resource."""
+        when there is no such resource (in ``region``, when given: the reading provider's)."""
         ...
 
     def replace_keys(self, type_: str) -> frozenset[str]: ...
@@ -82,7 +85,9 @@ class InMemoryCloud:
         outputs["id"] = id_
         if resource.type.startswith("aws:"):
             module = resource.type.split(":")[1].split("/")[0]
-            outputs.setdefault("arn", f"arn:aws:{module}:{self.region}:{self.account_id}:{id_}")
+            region = resource.region or self.region
+            outputs.setdefault("arn", f"arn:aws:{module}:{region}:{self.account_id}:{id_}")
+            outputs.setdefault("region", region)  # pulumi-aws v7: every resource reports its region
         return outputs
 
     def create(self, resource: CloudResource) -> tuple[str, dict[str, Any]]:
@@ -103,7 +108,9 @@ class InMemoryCloud:
     def read(self, resource: CloudResource) -> Optional[dict[str, Any]]:
         return dict(resource.outputs)
 
-    def read_external(self, type_: str, id_: str, inputs: dict[str, Any]) -> Optional[dict[str, Any]]:
+    def read_external(
+        self, type_: str, id_: str, inputs: dict[str, Any], *, region: Optional[str] = None
+    ) -> Optional[dict[str, Any]]:
         # Knows nothing it did not create: the given properties are the resource's outputs.
         return {**inputs, "id": id_}
 
@@ -160,7 +167,7 @@ class EmulatorCloud(InMemoryCloud):
                 options.pop("file_system_type_version", None)
             if "storage_capacity" in options:
                 options["storage_capacity"] = int(options["storage_capacity"])
-            fs_id = self.emulator.add_file_system(fs_type, region=self.region, **options)
+            fs_id = self.emulator.add_file_system(fs_type, region=resource.region or self.region, **options)
             return fs_id, self.outputs_for(resource, fs_id)
         if resource.type == "aws:fsx/ontapStorageVirtualMachine:OntapStorageVirtualMachine":
             svm_id = "svm-" + uuid.uuid4().hex[:17]
@@ -218,17 +225,23 @@ class EmulatorCloud(InMemoryCloud):
                 return None
         return dict(resource.outputs)
 
-    def read_external(self, type_: str, id_: str, inputs: dict[str, Any]) -> Optional[dict[str, Any]]:
+    def read_external(
+        self, type_: str, id_: str, inputs: dict[str, Any], *, region: Optional[str] = None
+    ) -> Optional[dict[str, Any]]:
         """A file system or ONTAP volume read from the emulator (pulumi_aws output names); None when
-        the emulator has no such thing (the engine then fails the read)."""
+        the emulator has no such thing in the reading provider's region (the engine then fails the
+        read, as pulumi-aws does for a resource of another region)."""
+        where = region or self.region
         if type_ in _FILE_SYSTEM_TYPES:
             found = self._describe_file_system(id_)
             if not found or found[0].get("FileSystemType") != _FILE_SYSTEM_TYPES[type_]:
                 return None
+            if _arn_region(found[0].get("ResourceARN")) != where:
+                return None
             return _file_system_outputs(found[0])
         if type_ == "aws:fsx/ontapVolume:OntapVolume":
             volume = self._find_volume(id_)
-            if volume is None:
+            if volume is None or _arn_region(volume.get("ResourceARN")) != where:
                 return None
             ontap = volume.get("OntapConfiguration") or {}
             return {
@@ -237,8 +250,9 @@ class EmulatorCloud(InMemoryCloud):
                 "storageVirtualMachineId": ontap.get("StorageVirtualMachineId"),
                 "ontapVolumeType": ontap.get("OntapVolumeType"), "junctionPath": ontap.get("JunctionPath"),
                 "sizeInMegabytes": ontap.get("SizeInMegabytes"), "tags": _tag_map(volume.get("Tags")),
+                "region": _arn_region(volume.get("ResourceARN")),
             }
-        return super().read_external(type_, id_, inputs)
+        return super().read_external(type_, id_, inputs, region=region)
 
     def _find_volume(self, volume_id: str) -> Optional[Mapping[str, Any]]:
         for state in getattr(self.emulator, "_regions", {}).values():  # test-side peek, no API call
@@ -253,6 +267,11 @@ class EmulatorCloud(InMemoryCloud):
         except KeyError:
             return []
         return [fs]
+
+
+def _arn_region(arn: Any) -> Optional[str]:
+    parts = arn.split(":") if isinstance(arn, str) else []
+    return parts[3] if len(parts) > 5 else None
 
 
 def _tag_map(tags: Any) -> dict[str, str]:
@@ -275,6 +294,7 @@ def _file_system_outputs(fs: Mapping[str, Any]) -> dict[str, Any]:
         "automaticBackupRetentionDays": config.get("AutomaticBackupRetentionDays"),
         "copyTagsToBackups": config.get("CopyTagsToBackups"),
         "importPath": repository.get("ImportPath"), "exportPath": repository.get("ExportPath"),
+        "region": _arn_region(fs.get("ResourceARN")),
     }
     if fs.get("FileSystemType") == "LUSTRE":
         outputs["subnetIds"] = (fs.get("SubnetIds") or [None])[0]  # a string in pulumi_aws's Lustre schema

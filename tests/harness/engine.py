@@ -94,6 +94,7 @@ from .records import (
 )
 
 DYNAMIC_PREFIX = "pulumi-python:dynamic"
+AWS_PROVIDER_TYPE = "pulumi:providers:aws"
 # pkg/engine/destroy.go (pulumi/pulumi#19933): the error of a plain `pulumi destroy` when delete hooks exist.
 DESTROY_NEEDS_RUN_PROGRAM = "You must run with the `--run-program` flag to use delete hooks during destroy."
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -203,6 +204,7 @@ class _Registration:
     retain_on_delete: bool
     replace_on_changes: list[str]
     additional_secret_outputs: list[str] = field(default_factory=list)
+    provider: str = ""  # the explicit provider's reference ("<urn>::<id>"), else empty
     custom_timeout_strings: dict[str, str] = field(default_factory=dict)  # as the SDK sent them ("5m")
     custom_timeouts: dict[str, float] = field(default_factory=dict)  # parsed by the engine: seconds
 
@@ -311,6 +313,7 @@ class Harness:
         self.engine = FakeEngine().start()
         self._rpc_lock = threading.Lock()
         self._state_lock = threading.RLock()
+        self._aws_provider_regions: dict[str, Any] = {}  # explicit aws providers' URN -> region
         self._current: Optional[_Run] = None
         self._triggers: list[Any] = []
         self._closed = False
@@ -734,6 +737,9 @@ class Harness:
             with run.lock:
                 run.registered.add(reg.urn)
             self._note_secrets(reg.inputs)
+            if reg.type == AWS_PROVIDER_TYPE:
+                with self._state_lock:
+                    self._aws_provider_regions[reg.urn] = plain(reg.inputs).get("region")
             if run.program_mode == "destroy":
                 old = self.state.resources.get(reg.urn)
                 return (old.id, old.outputs) if old is not None else ("", {})
@@ -840,8 +846,9 @@ class Harness:
             new_id = response.id or id_
         else:
             reader = getattr(self.cloud, "read_external", None)
+            region = self._aws_region(reg)
             found = (
-                self._cloud_call(lambda: reader(reg.type, id_, plain(reg.inputs)), urn, "read")
+                self._cloud_call(lambda: reader(reg.type, id_, plain(reg.inputs), region=region), urn, "read")
                 if reader is not None
                 else {**plain(reg.inputs), "id": id_}
             )
@@ -1220,13 +1227,25 @@ class Harness:
         self._hooks(run, reg.hooks, "after_create", urn, id_, reg, new_inputs=reg.inputs, new_outputs=outputs)
         return id_, outputs
 
-    @staticmethod
-    def _cloud_resource(reg: _Registration, old: Optional[ResourceState] = None) -> CloudResource:
+    def _cloud_resource(self, reg: _Registration, old: Optional[ResourceState] = None) -> CloudResource:
         """What the cloud sees: plain values (it is plain Python code, not a state file)."""
         return CloudResource(
             urn=reg.urn, type=reg.type, name=reg.name, inputs=plain(reg.inputs),
-            id=old.id if old else "", outputs=plain(old.outputs) if old else {},
+            id=old.id if old else "", outputs=plain(old.outputs) if old else {}, region=self._aws_region(reg),
         )
+
+    def _aws_region(self, reg: _Registration) -> Optional[str]:
+        """Where pulumi-aws (v7) puts a resource: its own `region` input, else its explicit provider's
+        `region`, else the default provider's (None here: the cloud's default region)."""
+        own = plain(reg.inputs).get("region")
+        if isinstance(own, str) and own:
+            return own
+        provider_urn = reg.provider.rsplit("::", 1)[0] if reg.provider else ""
+        with self._state_lock:
+            region = self._aws_provider_regions.get(provider_urn)
+            if region is None and provider_urn in self.state.resources:
+                region = plain(self.state.resources[provider_urn].inputs).get("region")
+        return region if isinstance(region, str) and region else None
 
     def _cloud_outputs(self, run: _Run, reg: _Registration, outputs: dict[str, Any]) -> dict[str, Any]:
         """The cloud's plain outputs with secretness: the providers it stands for (pulumi-aws)
@@ -1496,9 +1515,10 @@ def _reset_process_aws_clients() -> None:
     stacks against many emulators: drop the cache so a program-side client (resource hooks) is
     built from the current run's environment."""
     module = sys.modules.get("fsx_backup_component.fsx")
-    clients = getattr(module, "_CLIENTS", None)
-    if isinstance(clients, dict):
-        clients.clear()
+    for cache in ("_CLIENTS", "_SESSIONS"):
+        clients = getattr(module, cache, None)
+        if isinstance(clients, dict):
+            clients.clear()
 
 
 def _unwind_sdk_pickler_patches() -> None:

@@ -192,6 +192,7 @@ def provider_environment(
     )
     if endpoint_url:
         env["AWS_ENDPOINT_URL_FSX"] = endpoint_url
+        env["AWS_ENDPOINT_URL_STS"] = endpoint_url  # the emulator answers STS on the same port
     if region:
         env["AWS_REGION"] = region
     for key, value in (extra or {}).items():

@@ -98,6 +98,7 @@ class HarnessMonitor(pulumi_mocks.MockMonitor):
             retain_on_delete=bool(request.retainOnDelete),
             replace_on_changes=list(request.replaceOnChanges),
             additional_secret_outputs=list(request.additionalSecretOutputs),
+            provider=request.provider,
             custom_timeout_strings={
                 k: getattr(request.customTimeouts, k)
                 for k in ("create", "update", "delete", "read")
@@ -128,6 +129,7 @@ class HarnessMonitor(pulumi_mocks.MockMonitor):
             retain_on_delete=False,
             replace_on_changes=[],
             additional_secret_outputs=list(request.additionalSecretOutputs),
+            provider=request.provider,
         )
         registration.secret_keys = top_level_secret_keys(registration.inputs)
         id_, outputs = self.harness.read_resource(self.run, registration, request.id)
