@@ -10,7 +10,8 @@ An example may carry ``examples/<name>/harness.json``::
       "config": {"aws:region": "us-east-1", "my-project:fileSystemId": "fs-0123456789abcdef0"},
       "seed": {...},                      # FsxEmulator seed (see docs/emulator.md)
       "backup_seconds": 1.0,              # emulated backup duration (default 1 s, whatever the seed says)
-      "updates": [{"config": {"my-project:lustreVersion": "2.15"}}]   # further `up`s, in order
+      "updates": [{"config": {"my-project:lustreVersion": "2.15"}}],  # further `up`s, in order
+      "expect_backups": [{"name": "data", "region": "eu-west-1", "account": "222222222222"}]
     }
 """
 
@@ -25,6 +26,7 @@ import pytest
 from e2e_helpers import BACKUP_TYPE, COMPONENT_TYPE, live_backups
 
 from fsx_backup_component.testing import FsxEmulator
+from tests.harness import plain
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PROGRAMS = sorted(p.parent for p in EXAMPLES.glob("*/__main__.py"))
@@ -73,6 +75,7 @@ def test_example_end_to_end(example: Path, engine_harness: Callable[..., Any]) -
         up = h.up()
         assert up.ok, f"{up.error_text()}\n--- provider output ---\n{h.provider_output()[-3000:]}"
         _assert_backups_available(h, up, emu)
+        _assert_backups_where_expected(h, spec)
 
         again = h.up()
         assert again.ok, again.error_text()
@@ -92,6 +95,17 @@ def test_example_end_to_end(example: Path, engine_harness: Callable[..., Any]) -
         assert h.state.resources == {}
         live = {b["BackupId"] for b in live_backups(emu)}
         assert not {r.id for r in made} & live, "destroy left backups of the stack behind"
+
+
+def _assert_backups_where_expected(h: Any, spec: dict[str, Any]) -> None:
+    """``"expect_backups": [{"name": "data", "region": "eu-west-1", "account": "222222222222"}]``:
+    the backup of that resource is in that region and account (its ARN says both)."""
+    for want in spec.get("expect_backups") or []:
+        (state,) = [r for r in h.state.resources.values() if r.type == BACKUP_TYPE and r.name == want["name"]]
+        arn = plain(state.outputs)["backup_arn"]
+        assert arn.split(":")[3:5] == [want["region"], want["account"]], (want, arn)
+        for copy in plain(state.outputs).get("copies") or []:
+            assert copy["backup_arn"].split(":")[4] == want["account"], (want, copy)
 
 
 def _assert_backups_available(h: Any, result: Any, emu: Any) -> None:

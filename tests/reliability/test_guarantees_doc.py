@@ -114,11 +114,15 @@ def guarantees_table() -> str:
             "No credential value reaches state, outputs or logs",
             "distinctive AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN in the provider's "
             "environment; preview, up (with a cross-region copy), tag update, refresh, a FAILED "
-            "replacement, a quota refusal, destroy",
-            "7 runs; every gRPC response and error, every request, outputs, state, `__provider` "
+            "replacement, a quota refusal, destroy. Then the paths that follow an AWS provider: a "
+            "profile's keys from a credentials file (with a copy), a role assumed in another account "
+            "(STS's temporary keys), a provider with static keys (refused at preview)",
+            "7 runs, then 2 stacks (preview, up, tag update, refresh, destroy; a refused preview and "
+            "up); every gRPC response and error, every request, outputs, state, `__provider` "
             "(base64-decoded), engine log messages, provider stdout/stderr",
-            "none of the 3 values anywhere; no `Signature=` / `Credential=` / `AWS4-HMAC-SHA256` in "
-            "anything shown to the user",
+            "none of the values anywhere (pulumi-aws's own provider state aside, where the engine "
+            "keeps static keys as secrets); no secret in plain text in state; no `Signature=` / "
+            "`Credential=` / `AWS4-HMAC-SHA256` in anything shown to the user",
         ),
         (
             "AWS errors carry the request ID",

@@ -10,9 +10,12 @@
 from __future__ import annotations
 
 import re
+import secrets
 import socket
 from typing import Any, Callable
 
+import pulumi
+import pulumi_aws as aws
 import pytest
 from reliability_helpers import (
     BACKUP_TYPE,
@@ -25,7 +28,9 @@ from reliability_helpers import (
     single_program,
 )
 
+from fsx_backup_component import FsxBackup
 from fsx_backup_component.testing import FsxEmulator
+from tests.harness.records import iter_strings
 
 SIGNATURE_MARKERS = {"SigV4 signature": "Signature=", "SigV4 credential scope": "Credential=", "auth header": "AWS4-HMAC-SHA256"}
 REQUEST_ID_RE = re.compile(r"\(AWS request ID: [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\)")
@@ -149,3 +154,78 @@ def _non_loopback_ipv4() -> str | None:
         if not address.startswith("127.") and address != "0.0.0.0":
             return str(address)
     return None
+
+
+OWNER = "222222222222"
+ROLE = f"arn:aws:iam::{OWNER}:role/fsx-backup"
+
+
+def test_no_credential_of_a_profile_an_assumed_role_or_a_refused_provider_reaches_anything(
+    emu: FsxEmulator, harness: Callable[..., Any], tmp_path: Any, ledger: Any
+) -> None:
+    """The paths that follow an AWS provider: a profile read from a credentials file (with a copy
+    in another region), a role assumed in another account (temporary keys issued by STS), and a
+    provider with static keys (refused). None of those values may surface, anywhere."""
+    profile_key, profile_secret = "AKIAPROFILELEAKTEST1", f"profile-secret-{secrets.token_hex(12)}"
+    static_key, static_secret = "AKIASTATICLEAKTEST01", f"static-secret-{secrets.token_hex(12)}"
+    emu.add_account(OWNER, [profile_key])
+    emu.add_role(ROLE, trusted_accounts=["123456789012"])
+    by_profile = emu.add_file_system("LUSTRE", region="us-west-2", account_id=OWNER)
+    by_role = emu.add_file_system("OPENZFS", region="eu-west-1", account_id=OWNER)
+    credentials = tmp_path / "credentials"
+    credentials.write_text(f"[prod]\naws_access_key_id = {profile_key}\naws_secret_access_key = {profile_secret}\n")
+
+    def program(team: str) -> Callable[[], None]:
+        def body() -> None:
+            prod = aws.Provider("prod", region="us-west-2", profile="prod")
+            fs = aws.fsx.LustreFileSystem.get("p", by_profile, opts=pulumi.ResourceOptions(provider=prod))
+            FsxBackup("by-profile", file_system=fs, tags={"team": team}, copy_to_regions=["us-east-2"])
+            FsxBackup("by-role", file_system_id=by_role, region="eu-west-1", tags={"team": team},
+                      assume_roles=[{"role_arn": ROLE, "session_name": "leak-test"}])
+
+        return body
+
+    h = harness(env={"AWS_SHARED_CREDENTIALS_FILE": str(credentials)})
+    h.preview(program("data")).raise_for_errors()
+    h.up(program("data")).raise_for_errors()
+    h.up(program("ops")).raise_for_errors()
+    h.refresh().raise_for_errors()
+    h.destroy(program("ops")).raise_for_errors()
+
+    def keyed() -> None:
+        provider = aws.Provider("keyed", region="us-west-2", access_key=static_key, secret_key=static_secret)
+        fs = aws.fsx.LustreFileSystem.get("k", by_profile, opts=pulumi.ResourceOptions(provider=provider))
+        FsxBackup("keyed", file_system=fs)
+
+    refused = harness()
+    assert not refused.preview(keyed).ok and not refused.up(keyed).ok
+
+    # The scan means something: the profile's key signed FSx calls, STS issued temporary keys that
+    # signed others, and the refused stack registered its provider with the static keys.
+    issued = [emu.session(k) for k in set(emu.access_keys) if k and k.startswith("ASIA")]
+    assert issued and all(s is not None for s in issued)
+    assert profile_key in emu.access_keys and emu.calls["CopyBackup"] >= 1
+    needles = {
+        **_needles(h),
+        **_needles(refused),
+        "profile access key": profile_key,
+        "profile secret": profile_secret,
+        "static access key": static_key,
+        "static secret": static_secret,
+    }
+    for n, session in enumerate(s for s in issued if s is not None):
+        needles |= {f"STS key {n}": session.access_key, f"STS secret {n}": session.secret_key,
+                    f"STS token {n}": session.token}
+    leaks = find_needles(everything_the_engine_saw(h), needles)
+    # pulumi-aws keeps a provider's own keys in *its* state, as secrets (the engine encrypts them):
+    # not this component's doing, so the refused stack's provider resources are left out of "state".
+    seen = everything_the_engine_saw(refused)
+    seen["state"] = [
+        text
+        for res in refused.state.resources.values() if not res.type.startswith("pulumi:providers:")
+        for text in list(iter_strings(res.inputs)) + list(iter_strings(res.outputs))
+    ]
+    leaks += [f"refused stack, {leak}" for leak in find_needles(seen, needles)]
+    assert leaks == [], f"credential values found in: {leaks}"
+    assert h.plaintext_secrets() == [] and refused.plaintext_secrets() == []
+    ledger.record("no-credentials-followed-providers", runs=len(h.runs) + len(refused.runs), sessions=len(issued))
