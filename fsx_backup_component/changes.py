@@ -65,6 +65,8 @@ def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
     if olds.get(LIFECYCLE) == fsx.BACKUP_DELETED_STATE:
         replaces.append(LIFECYCLE)  # source deleted outside Pulumi, copies kept: a new generation
     found = list(replaces) + retargeted
+    if REGION not in found and changed(olds.get(REGION), news.get(REGION)):
+        found.append(REGION)  # the region named where the backup already is: recorded in place
     for key in (LIFE, DELETE_SUPERSEDED, AWS):
         if changed(olds.get(key), news.get(key)):
             found.append(key)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -440,3 +441,65 @@ def test_a_target_already_gone_fails_an_update_but_not_a_delete(env: GuardEnv) -
         run_hook(guard(), change(125, 250), "update")
     run_hook(guard(), change(125, 250), "delete")  # nothing is left to back up: the destroy goes on
     assert any(FS_ID in w and "no backup taken" in w for w in env.warnings)
+
+
+# -------------------------------------------------------------------------------------------------
+# where and as whom (issue 11): the guarded resource's region, a provider handed to the guard
+
+
+class FakeProvider:
+    """The outputs of an ``aws.Provider`` the guard reads (plain values: already resolved)."""
+
+    def __init__(self, region: Optional[str] = None, profile: Optional[str] = None) -> None:
+        self.region, self.profile = region, profile
+
+
+def settings_for(g: PreChangeBackup, **outputs: Any) -> AwsSettings:
+    args = pulumi.ResourceHookArgs(urn=FS_URN, id=FS_ID, name="data", type=LUSTRE, old_outputs=outputs)
+    return asyncio.run(g._settings_for(args))
+
+
+WEST_ARN = f"arn:aws:fsx:us-west-2:123456789012:file-system/{FS_ID}"
+
+
+@pytest.mark.parametrize("kwargs,outputs,region", [
+    ({}, {"arn": WEST_ARN}, "us-west-2"),  # the guarded resource's ARN
+    ({}, {"region": "eu-west-1", "arn": WEST_ARN}, "eu-west-1"),  # pulumi-aws v7's region output first
+    ({"provider": FakeProvider(region="ap-south-1")}, {}, "ap-south-1"),  # then the guard's provider
+    ({"provider": FakeProvider(region="ap-south-1")}, {"arn": WEST_ARN}, "us-west-2"),
+    ({"region": "ca-central-1", "provider": FakeProvider(region="ap-south-1")}, {"arn": WEST_ARN}, "ca-central-1"),
+])
+def test_the_guard_follows_the_guarded_resource_then_its_provider(
+    env: GuardEnv, kwargs: dict[str, Any], outputs: dict[str, Any], region: str
+) -> None:
+    kwargs.setdefault("region", None)
+    assert settings_for(guard(**kwargs), **outputs).region == region
+
+
+def test_the_guard_takes_credentials_settings_from_its_provider_and_arguments(env: GuardEnv) -> None:
+    role = "arn:aws:iam::222222222222:role/backup"
+    g = guard(region=None, provider=FakeProvider(profile="prod"), assume_roles=[{"role_arn": role}],
+              shared_credentials_files=["/etc/aws/credentials"])
+    settings = settings_for(g, arn=WEST_ARN)
+    assert settings.profile == "prod" and [r.role_arn for r in settings.assume_roles] == [role]
+    assert settings.shared_credentials_file == "/etc/aws/credentials"
+
+
+def test_a_backup_is_taken_where_and_as_whom_the_settings_say(env: GuardEnv) -> None:
+    g = guard(region=None, provider=FakeProvider(profile="prod"))
+    settings = settings_for(g, arn=WEST_ARN)
+    env.stubber.add_response("describe_file_systems", {"FileSystems": [make_file_system(FS_ID, "LUSTRE")]})
+    env.stubber.add_response("describe_data_repository_associations", {"Associations": []})
+    g.check(change(125, 250), settings)
+    assert env.regions == ["us-west-2"] and env.settings[0].profile == "prod"
+
+
+@pytest.mark.parametrize("kwargs,prop", [
+    ({"assume_roles": [{"role_arn": "not-an-arn"}]}, "assume_roles[0].role_arn"),
+    ({"shared_config_files": ["a", "b"]}, "shared_config_files"),
+])
+def test_bad_guard_settings_fail_at_construction_naming_the_argument(
+    env: GuardEnv, kwargs: dict[str, Any], prop: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=rf"^{re.escape(prop)}: "):
+        guard(**kwargs)

@@ -284,6 +284,33 @@ def test_configure_takes_aws_region_and_the_input_wins(env: Env) -> None:
     assert env.regions == ["eu-west-1", "us-west-2"]
 
 
+def test_configure_takes_the_default_providers_credentials_settings(env: Env) -> None:
+    p = BackupProvider()
+    role = "arn:aws:iam::222222222222:role/backup"
+    p.configure(ConfigureRequest(Config(
+        {"aws:region": "eu-west-1", "aws:profile": "ops", "aws:assumeRoles": f'[{{"roleArn": "{role}"}}]'}, "proj")))
+    env.stubber.add_response("describe_file_systems", {"FileSystems": [make_file_system(FS_ID, "WINDOWS")]})
+    assert failures_of(p.check({}, inputs())) == []
+    (used,) = env.settings
+    assert used.profile == "ops" and [r.role_arn for r in used.assume_roles] == [role]
+
+
+def test_the_aws_input_wins_over_the_stack_config_field_by_field(env: Env) -> None:
+    p = BackupProvider()
+    p.configure(ConfigureRequest(Config({"aws:region": "eu-west-1", "aws:profile": "ops"}, "proj")))
+    env.stubber.add_response("describe_file_systems", {"FileSystems": [make_file_system(FS_ID, "WINDOWS")]})
+    assert failures_of(p.check({}, inputs(aws={"region": "ap-southeast-2"}))) == []
+    assert env.regions == ["ap-southeast-2"] and env.settings[0].profile == "ops"
+
+
+def test_bad_stack_config_and_bad_settings_fail_check_naming_them(env: Env) -> None:
+    p = BackupProvider()
+    p.configure(ConfigureRequest(Config({"aws:assumeRoles": "not json"}, "proj")))
+    found = failures_of(p.check({}, inputs(aws={"assume_roles": [{"role_arn": "nope"}]})))
+    assert [prop for prop, _ in found] == ["assume_roles[0].role_arn", "aws:assumeRoles"]
+    assert env.regions == []  # nothing looked up with settings that are wrong
+
+
 def test_configure_without_region_falls_back_to_the_environment(env: Env) -> None:
     p = BackupProvider()
     p.configure(ConfigureRequest(Config({}, "proj")))
@@ -383,10 +410,19 @@ def created_outputs(**overrides: Any) -> dict[str, Any]:
         (inputs(target_file_system_id=None, target_volume_id=VOL_ID), True, [], True),
         (inputs(region="eu-west-1"), True, [], True),
         (inputs(target_file_system_id="fs-0123456789abcdef9", triggers={"release": "1.3"}), True, [], True),
+        # Following the target's AWS provider (issue 11): the region it names moves the backup only
+        # when it differs from where the backup is; other settings are recorded in place.
+        (inputs(aws={"region": "us-east-1"}), True, [], False),
+        (inputs(aws={"region": "us-west-2"}), True, [], True),
+        (inputs(aws={"region": Unknown()}), True, [], True),
+        (inputs(aws={"profile": "prod"}), True, [], False),
+        (inputs(region="us-east-1"), True, [], False),
+        (inputs(region="eu-west-1", aws={"region": "us-east-1"}), True, [], True),
     ],
     ids=["same", "provider", "urn", "triggers-emptied", "tags", "tags-removed", "tags-unknown", "timeout",
          "triggers", "life", "delete-superseded", "target", "target-unknown", "fs-to-volume", "region",
-         "target-and-triggers"],
+         "target-and-triggers", "aws-region-where-it-is", "aws-region-elsewhere", "aws-region-unknown",
+         "aws-profile", "region-where-it-is", "region-argument-wins"],
 )
 def test_diff(news: dict[str, Any], changes: bool, replaces: list[str], retargeted: bool) -> None:
     result = BackupProvider().diff(B1, created_outputs(), news)
