@@ -122,7 +122,9 @@ class CreateOutcome:
 
 _CLIENTS: dict[tuple[Any, ...], Any] = {}
 _SESSIONS: dict[tuple[Any, ...], Any] = {}
-_POLL_CLIENTS: dict[int, Any] = {}
+# id(client) -> (client, its polling sibling). The client itself is kept and compared: an ID alone
+# could name a freed client's successor at the same address.
+_POLL_CLIENTS: dict[int, tuple[Any, Any]] = {}
 _CLIENTS_LOCK = threading.RLock()
 # A client is reused while these stay the same; a program (where pre-change hooks run) or a test that
 # changes them gets a fresh client instead of one bound to an old endpoint or profile.
@@ -146,7 +148,7 @@ def client_for(region: Optional[str], settings: AwsSettings = DEFAULT_SETTINGS) 
             # Sessions are not thread-safe; clients are. Build under the lock, share afterwards.
             session = _session(settings, region)
             client = session.client("fsx", region_name=region, config=RETRY_CONFIG)
-            _POLL_CLIENTS[id(client)] = session.client("fsx", region_name=region, config=POLL_RETRY_CONFIG)
+            _POLL_CLIENTS[id(client)] = (client, session.client("fsx", region_name=region, config=POLL_RETRY_CONFIG))
             _CLIENTS[key] = client
         return client
 
@@ -285,7 +287,8 @@ def polling_client(client: Any) -> Any:
     """The client polls go through: a sibling of ``client`` with few retries (a failed round is just
     "no news", polled again soon), so one throttled poll cannot hold up every waiting create for
     the tens of seconds botocore's full backoff takes. A client not made here is used as it is."""
-    return _POLL_CLIENTS.get(id(client), client)
+    found = _POLL_CLIENTS.get(id(client))
+    return found[1] if found is not None and found[0] is client else client
 
 
 def default_region(settings: AwsSettings = DEFAULT_SETTINGS) -> Optional[str]:

@@ -34,8 +34,10 @@ class Runtime:
     wait: Optional[WaitFn] = None
     """How the shared watcher and look-ups wait on their condition; default: the condition's own
     wait with the real sleep, else ``sleep`` (a fake sleep that advances a fake clock)."""
-    _watchers: dict[int, BackupWatcher] = field(default_factory=dict)
-    _lookups: dict[int, TargetLookups] = field(default_factory=dict)
+    # id(client) -> (client, its poller): the client is kept and compared, so that a freed client's
+    # successor at the same address never inherits its poller.
+    _watchers: dict[int, tuple[Any, BackupWatcher]] = field(default_factory=dict)
+    _lookups: dict[int, tuple[Any, TargetLookups]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def deadline(self, timeout_seconds: float) -> float:
@@ -52,7 +54,8 @@ class Runtime:
     def watcher(self, client: Any) -> BackupWatcher:
         """The poller of ``client``'s region: one DescribeBackups per round for every wait."""
         with self._lock:
-            watcher = self._watchers.get(id(client))
+            found = self._watchers.get(id(client))
+            watcher = found[1] if found is not None and found[0] is client else None
             if watcher is None:
                 watcher = BackupWatcher(
                     functools.partial(fsx.describe_backups, fsx.polling_client(client), retry=False),
@@ -62,16 +65,17 @@ class Runtime:
                     clock=self.clock,
                     wait=self.wait_fn(),
                 )
-                self._watchers[id(client)] = watcher
+                self._watchers[id(client)] = (client, watcher)
             return watcher
 
     def lookups(self, client: Any) -> TargetLookups:
         """The coalesced target look-ups of ``client``'s region (preview checks)."""
         with self._lock:
-            lookups = self._lookups.get(id(client))
+            found = self._lookups.get(id(client))
+            lookups = found[1] if found is not None and found[0] is client else None
             if lookups is None:
                 lookups = TargetLookups(client, clock=self.clock, wait=self.wait_fn())
-                self._lookups[id(client)] = lookups
+                self._lookups[id(client)] = (client, lookups)
             return lookups
 
 

@@ -132,7 +132,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "poll-one-per-backup", "runtime.py",
-        "watcher = self._watchers.get(id(client))", "watcher = None",
+        "found = self._watchers.get(id(client))", "found = None",
         "a watcher per wait instead of one per region: one DescribeBackups per backup per round",
         (U + "test_runtime.py", U + "test_watcher.py", E + "test_host_internals.py"),
     ),

@@ -44,10 +44,10 @@ TOKENS = [derive_token(URN, GEN, n) for n in range(MAX_TOKEN_ATTEMPTS)]
 def fake_runtime(client: Any, clock: FakeClock) -> Runtime:
     """A Runtime on the fake clock whose shared watcher waits by moving that clock."""
     runtime = Runtime(clock=clock, sleep=clock.sleep)
-    runtime._watchers[id(client)] = BackupWatcher(
+    runtime._watchers[id(client)] = (client, BackupWatcher(
         lambda ids: fsx.describe_backups(client, ids), settled=SETTLED, is_transient=fsx.is_transient,
         as_error=fsx.as_package_error, clock=clock, wait=clock.condition_wait,
-    )
+    ))
     return runtime
 
 

@@ -98,11 +98,11 @@ class Regions:
         """A Runtime on the fake clock with a shared watcher per region that waits by moving it."""
         runtime = Runtime(clock=clock, sleep=clock.sleep)
         for client in self.clients.values():
-            runtime._watchers[id(client)] = BackupWatcher(
+            runtime._watchers[id(client)] = (client, BackupWatcher(
                 functools.partial(fsx.describe_backups, client), settled=SETTLED,
                 is_transient=fsx.is_transient, as_error=fsx.as_package_error, clock=clock,
                 wait=clock.condition_wait,
-            )
+            ))
         return runtime
 
 

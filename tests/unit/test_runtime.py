@@ -172,3 +172,17 @@ def test_one_watcher_and_one_lookups_per_client(client: Any) -> None:
     assert runtime.watcher(client) is runtime.watcher(client)
     assert runtime.lookups(client) is runtime.lookups(client)
     assert runtime.watcher(object()) is not runtime.watcher(client)
+
+
+def test_a_client_never_inherits_another_clients_poller_or_look_ups(client: Any) -> None:
+    """Caches are keyed by id(client), which a freed client's successor can reuse: the entry keeps
+    the client and is used only for that very object."""
+    other = object()
+    fsx._POLL_CLIENTS[id(client)] = (other, "the poller of a freed client")
+    assert fsx.polling_client(client) is client
+    shared = Runtime()
+    stale_watcher, stale_lookups = shared.watcher(other), shared.lookups(other)
+    shared._watchers[id(client)] = shared._watchers.pop(id(other))
+    shared._lookups[id(client)] = shared._lookups.pop(id(other))
+    assert shared.watcher(client) is not stale_watcher and shared.lookups(client) is not stale_lookups
+    assert shared.watcher(client) is shared.watcher(client)  # and its own is kept
