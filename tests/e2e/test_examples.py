@@ -8,7 +8,7 @@ An example may carry ``examples/<name>/harness.json``::
       "project": "my-project",            # default: `name:` of the example's Pulumi.yaml
       "stack": "dev",                     # default: "test"
       "config": {"aws:region": "us-east-1", "my-project:fileSystemId": "fs-0123456789abcdef0"},
-      "seed": {...},                      # FsxEmulator seed (see docs/emulator.md)
+      "seed": {...},                      # FsxEmulator seed (see docs/emulator.md), or a file of the example
       "backup_seconds": 1.0,              # emulated backup duration (default 1 s, whatever the seed says)
       "updates": [{"config": {"my-project:lustreVersion": "2.15"}}],  # further `up`s, in order
       "expect_backups": [{"name": "data", "region": "eu-west-1", "account": "222222222222"}]
@@ -55,7 +55,10 @@ def test_examples_are_discovered() -> None:
 @pytest.mark.parametrize("example", PROGRAMS, ids=[p.name for p in PROGRAMS])
 def test_example_end_to_end(example: Path, engine_harness: Callable[..., Any]) -> None:
     spec = _spec(example)
-    with FsxEmulator(port=0, seed=spec.get("seed")) as emu:
+    seed = spec.get("seed")
+    if isinstance(seed, str):
+        seed = example / seed  # a seed file of the example, also usable with fsx-backup-emulator --seed
+    with FsxEmulator(port=0, seed=seed) as emu:
         emu.set_backup_seconds(float(spec.get("backup_seconds", 1.0)))
         config: dict[str, Any] = dict(spec.get("config") or {})
         h = engine_harness(
