@@ -731,35 +731,48 @@ class Harness:
     def register(self, run: _Run, reg: _Registration) -> tuple[str, dict[str, Any]]:
         """One RegisterResource: decide and apply the step; returns (id, outputs) for the program.
         Raises StepError when the step fails (the program sees a failed registration)."""
-        with run.idle:
-            run.inflight += 1
-        try:
-            with run.lock:
-                run.registered.add(reg.urn)
-            self._note_secrets(reg.inputs)
+        with self._in_flight(run, reg):
             if reg.type == AWS_PROVIDER_TYPE:
                 with self._state_lock:
                     self._aws_provider_regions[reg.urn] = plain(reg.inputs).get("region")
             if run.program_mode == "destroy":
                 old = self.state.resources.get(reg.urn)
                 return (old.id, old.outputs) if old is not None else ("", {})
-            with self._semaphore(run):
-                try:
-                    self._parse_custom_timeouts(reg)
-                    if not reg.custom:
-                        return self._step_component(run, reg)
-                    if reg.type.startswith(DYNAMIC_PREFIX):
-                        return self._step_dynamic(run, reg)
-                    return self._step_memory(run, reg)
-                except StepError as exc:
-                    run.failed = True
-                    run.result.errors.setdefault(reg.urn, str(exc))
-                    self.events.add(run.number, "op", "failed", urn=reg.urn, error=str(exc))
-                    raise
+            with self._step(run, reg):
+                self._parse_custom_timeouts(reg)
+                if not reg.custom:
+                    return self._step_component(run, reg)
+                if reg.type.startswith(DYNAMIC_PREFIX):
+                    return self._step_dynamic(run, reg)
+                return self._step_memory(run, reg)
+
+    @contextlib.contextmanager
+    def _in_flight(self, run: _Run, reg: _Registration) -> Iterator[None]:
+        """A registration (or read) the program is waiting on: counted while it runs (the end of a
+        run waits for none to be left), its URN registered and its secret inputs noted."""
+        with run.idle:
+            run.inflight += 1
+        try:
+            with run.lock:
+                run.registered.add(reg.urn)
+            self._note_secrets(reg.inputs)
+            yield
         finally:
             with run.idle:
                 run.inflight -= 1
                 run.idle.notify_all()
+
+    @contextlib.contextmanager
+    def _step(self, run: _Run, reg: _Registration) -> Iterator[None]:
+        """One step under the run's parallelism limit; a failed step fails the run and is recorded."""
+        with self._semaphore(run):
+            try:
+                yield
+            except StepError as exc:
+                run.failed = True
+                run.result.errors.setdefault(reg.urn, str(exc))
+                self.events.add(run.number, "op", "failed", urn=reg.urn, error=str(exc))
+                raise
 
     def _preview_hooks(
         self,
@@ -809,24 +822,8 @@ class Harness:
         ReadStep.Apply: "Unlike most steps, Read steps run during previews"), so the ID and outputs
         are known there; only an unknown ID skips it (outputs empty). The result is stored as an
         *external* resource: never deleted, only forgotten."""
-        with run.idle:
-            run.inflight += 1
-        try:
-            with run.lock:
-                run.registered.add(reg.urn)
-            self._note_secrets(reg.inputs)
-            with self._semaphore(run):
-                try:
-                    return self._step_read(run, reg, id_)
-                except StepError as exc:
-                    run.failed = True
-                    run.result.errors.setdefault(reg.urn, str(exc))
-                    self.events.add(run.number, "op", "failed", urn=reg.urn, error=str(exc))
-                    raise
-        finally:
-            with run.idle:
-                run.inflight -= 1
-                run.idle.notify_all()
+        with self._in_flight(run, reg), self._step(run, reg):
+            return self._step_read(run, reg, id_)
 
     def _step_read(self, run: _Run, reg: _Registration, id_: str) -> tuple[str, dict[str, Any]]:
         urn = reg.urn
