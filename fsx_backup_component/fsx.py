@@ -23,9 +23,7 @@ from typing import Any, Callable, Collection, Iterable, Mapping, Optional, Seque
 
 import boto3
 import botocore.config
-import botocore.credentials
 import botocore.exceptions
-import botocore.session
 from botocore.exceptions import ClientError
 
 from .connection import DEFAULT as DEFAULT_SETTINGS
@@ -186,14 +184,18 @@ def _session(settings: AwsSettings, region: Optional[str]) -> Any:
         credentials = _assume_roles(session, settings, region or getattr(session, "region_name", None) or "us-east-1")
         # A second session: the first one has cached its own (source) credentials.
         assumed = _botocore_session(settings)
-        assumed.register_component("credential_provider", botocore.credentials.CredentialResolver([_Given(credentials)]))
+        from botocore.credentials import CredentialResolver
+
+        assumed.register_component("credential_provider", CredentialResolver([_Given(credentials)]))
         session = boto3.session.Session(botocore_session=assumed)
     _SESSIONS[key] = session
     return session
 
 
 def _botocore_session(settings: AwsSettings) -> Any:
-    core = botocore.session.Session()
+    from botocore.session import Session  # on first use: a cold start imports no client machinery
+
+    core = Session()
     if settings.shared_config_file:
         core.set_config_variable("config_file", os.path.expanduser(settings.shared_config_file))
     if settings.shared_credentials_file:
@@ -203,13 +205,13 @@ def _botocore_session(settings: AwsSettings) -> Any:
     return core
 
 
-class _Given(botocore.credentials.CredentialProvider):  # type: ignore[misc]
-    """Hands the session the credentials of the last role assumed (instead of boto3's own chain)."""
+class _Given:
+    """Hands the session the credentials of the last role assumed (instead of boto3's own chain):
+    what botocore's CredentialResolver asks of a provider, ``METHOD`` and ``load()``."""
 
     METHOD = "assume-role"
 
     def __init__(self, credentials: Any) -> None:
-        super().__init__()
         self._credentials = credentials
 
     def load(self) -> Any:
@@ -220,6 +222,8 @@ def _assume_roles(session: Any, settings: AwsSettings, sts_region: str) -> Any:
     """Assume each role in turn (pulumi-aws's ``assume_roles`` chain), each with the credentials of
     the one before. The first AssumeRole happens now, so a refused role fails where it is asked for
     (the preview's check), with STS's reason; later refreshes call STS again before expiry."""
+    from botocore.credentials import AssumeRoleCredentialFetcher, RefreshableCredentials
+
     source = session.get_credentials()
     if source is None:
         raise CredentialsError(
@@ -233,7 +237,7 @@ def _assume_roles(session: Any, settings: AwsSettings, sts_region: str) -> Any:
             extra["ExternalId"] = role.external_id
         if role.duration_seconds:
             extra["DurationSeconds"] = role.duration_seconds
-        fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
+        fetcher = AssumeRoleCredentialFetcher(
             client_creator=functools.partial(session.client, region_name=sts_region, config=RETRY_CONFIG),
             source_credentials=source,
             role_arn=role.role_arn,
@@ -245,11 +249,11 @@ def _assume_roles(session: Any, settings: AwsSettings, sts_region: str) -> Any:
             metadata = fetcher.fetch_credentials()
         except ClientError as exc:
             raise assume_role_error(exc, role.role_arn) from exc
-        source = botocore.credentials.RefreshableCredentials(
+        source = RefreshableCredentials(
             access_key=metadata["access_key"],
             secret_key=metadata["secret_key"],
             token=metadata["token"],
-            expiry_time=botocore.credentials.RefreshableCredentials._expiry_datetime(metadata["expiry_time"]),
+            expiry_time=RefreshableCredentials._expiry_datetime(metadata["expiry_time"]),
             refresh_using=fetcher.fetch_credentials,
             method="assume-role",
             time_fetcher=lambda: CREDENTIALS_CLOCK(),
