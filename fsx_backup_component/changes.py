@@ -67,9 +67,11 @@ def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
     found = list(replaces) + retargeted
     if REGION not in found and changed(olds.get(REGION), news.get(REGION)):
         found.append(REGION)  # the region named where the backup already is: recorded in place
-    for key in (LIFE, DELETE_SUPERSEDED, AWS):
+    for key in (LIFE, DELETE_SUPERSEDED):
         if changed(olds.get(key), news.get(key)):
             found.append(key)
+    if aws_settings_changed(olds, news):
+        found.append(AWS)
     new_tags = news.get(TAGS)
     if is_unknown(new_tags) or tags_differ(olds, new_tags):
         found.append(TAGS)
@@ -110,6 +112,24 @@ def region_moved(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
         return changed(olds.get(REGION), news.get(REGION))
     where = olds.get(RESOLVED_REGION) or olds.get(REGION)
     return bool(where) and where != wanted
+
+
+def aws_settings_changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    """The settings to reach the backup with changed (recorded by an update, no AWS call). A region
+    that only names where the backup already is is no change: a state written before the `aws` input
+    existed, whose target was always in that region, is not updated for it."""
+    old, new = olds.get(AWS), news.get(AWS)
+    if is_unknown(new) or (isinstance(new, Mapping) and any(is_unknown(v) for v in new.values())):
+        return True
+    where = olds.get(RESOLVED_REGION)
+    return _with_region(old, where) != _with_region(new, where)
+
+
+def _with_region(aws: Any, where: Any) -> Any:
+    settings = {k: v for k, v in dict(aws or {}).items() if _normalize(v) is not None}
+    if where and settings.get(REGION) in (None, where):
+        settings.pop(REGION, None)
+    return settings
 
 
 def _provider_region(aws: Any) -> Any:

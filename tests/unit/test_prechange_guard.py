@@ -456,7 +456,12 @@ class FakeProvider:
 
 def settings_for(g: PreChangeBackup, **outputs: Any) -> AwsSettings:
     args = pulumi.ResourceHookArgs(urn=FS_URN, id=FS_ID, name="data", type=LUSTRE, old_outputs=outputs)
-    return asyncio.run(g._settings_for(args))
+    # Not asyncio.run: it leaves the thread without a current loop, which later set_mocks tests need.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(g._settings_for(args))
+    finally:
+        loop.close()
 
 
 WEST_ARN = f"arn:aws:fsx:us-west-2:123456789012:file-system/{FS_ID}"
