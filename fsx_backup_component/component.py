@@ -288,24 +288,42 @@ def _first_set(values: Sequence[Any]) -> pulumi.Output[Any]:
     return pulumi.Output(resources(), value(), is_known(), is_secret())
 
 
-def _generation_digest(*values: Any) -> pulumi.Output[str]:
+# Every Output is a task the SDK's end-of-program wait goes over again at each completion
+# (pulumi/runtime/stack.py wait_for_rpcs: quadratic in the tasks), so a stack of hundreds of
+# backups pays for each Output an instance makes (BENCHMARKS.md). Plain values take no Output here.
+
+
+def _generation_digest(*values: Any) -> Any:
     """A digest of what makes a new life (target, region, triggers); secret when any of them is."""
     import hashlib
 
     from .token import canonical_json
 
-    return pulumi.Output.all(*values).apply(
-        lambda resolved: hashlib.sha256(canonical_json(resolved).encode()).hexdigest()
-    )
+    def digest(resolved: Sequence[Any]) -> str:
+        return hashlib.sha256(canonical_json(list(resolved)).encode()).hexdigest()
+
+    if all(_is_plain(v) for v in values):
+        return digest(values)
+    return pulumi.Output.all(*values).apply(digest)
 
 
 def _secret_when_any(value: pulumi.Output[Any], sources: Sequence[Any]) -> pulumi.Output[Any]:
     """``value`` without the child's always-on secret mark, secret again when any source is
-    (``Output.all`` is secret when any of its parts is)."""
+    (``Output.all`` is secret when any of its parts is). Plain sources are never secret."""
     plain = pulumi.Output.unsecret(value)
-    return pulumi.Output.all(plain, *[source for source in sources if source is not None]).apply(
-        lambda values: values[0]
-    )
+    dynamic = [source for source in sources if not _is_plain(source)]
+    if not dynamic:
+        return plain
+    return pulumi.Output.all(plain, *dynamic).apply(lambda values: values[0])
+
+
+def _is_plain(value: Any) -> bool:
+    """No Output (nor awaitable) anywhere inside: a value known, and not secret, right now."""
+    if isinstance(value, Mapping):
+        return all(_is_plain(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    return not isinstance(value, pulumi.Output) and not hasattr(value, "__await__")
 
 
 def _merge_args(args: Optional[FsxBackupArgs], kwargs: Mapping[str, Any]) -> FsxBackupArgs:

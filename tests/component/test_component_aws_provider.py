@@ -141,3 +141,20 @@ def test_at_preview_an_unset_provider_setting_is_absent_not_unknown(monitor: Rec
     plain, keyed = by_name["plain"], by_name["keyed"]
     assert plain.inputs["aws"] == {"region": "us-west-2"}
     assert keyed.inputs["aws"] == {"region": "eu-west-1", "static_keys_in": "keyed"}  # refused at this preview
+
+
+def test_plain_values_make_no_outputs_and_the_same_digest(monitor: RecordingMonitor) -> None:
+    """A stack of hundreds of backups pays for every Output an instance makes (BENCHMARKS.md), so
+    plain values take none; the digest must not change with the path (it names the backup's life)."""
+    from fsx_backup_component.component import _generation_digest, _secret_when_any
+
+    plain = _generation_digest(FS_ID, None, "us-west-2", {"release": "1.2"})
+    assert isinstance(plain, str)
+    through_outputs = run(lambda: _generation_digest(pulumi.Output.from_input(FS_ID), None, "us-west-2",
+                                                     {"release": pulumi.Output.from_input("1.2")}))
+    assert through_outputs == plain
+    secret_source = run(lambda: pulumi.Output.all(
+        _secret_when_any(pulumi.Output.secret("v"), [pulumi.Output.secret("k")]).is_secret(),
+        _secret_when_any(pulumi.Output.secret("v"), ["plain", None, {"a": "b"}]).is_secret(),
+    ))
+    assert secret_source == [True, False]
