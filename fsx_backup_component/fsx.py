@@ -20,8 +20,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Iterable, Mapping, Optional, Sequence
 
-import boto3
-import botocore.config
+import importlib
+
+# Only botocore's exception classes are imported with this module (a few ms, no HTTP stack): the
+# provider host imports it to unpickle the provider, and its first Check must not wait ~0.3 s for
+# boto3 and botocore's client machinery (tests/unit/test_cold_imports.py). Those load on first use.
 import botocore.exceptions
 from botocore.exceptions import ClientError
 
@@ -56,19 +59,50 @@ MAX_BACKUP_TAGS = 50
 # FSx errors carry no `retryable` trait in botocore's model, so BackupInProgress & co. are never
 # retried by botocore (https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html)
 # and are handled explicitly below. Ten attempts in all survive heavy throttling bursts.
-RETRY_CONFIG = botocore.config.Config(
-    retries={"mode": "standard", "total_max_attempts": 10},
-    user_agent_extra="fsx-backup-component",
-    connect_timeout=10,
-    read_timeout=60,
-)
+_CONFIG_SETTINGS: dict[str, dict[str, Any]] = {
+    "RETRY_CONFIG": dict(
+        retries={"mode": "standard", "total_max_attempts": 10},
+        user_agent_extra="fsx-backup-component",
+        connect_timeout=10,
+        read_timeout=60,
+    ),
+    "POLL_RETRY_CONFIG": dict(
+        retries={"mode": "standard", "total_max_attempts": 2},
+        user_agent_extra="fsx-backup-component",
+        connect_timeout=10,
+        read_timeout=30,
+    ),
+}
 
-POLL_RETRY_CONFIG = botocore.config.Config(
-    retries={"mode": "standard", "total_max_attempts": 2},
-    user_agent_extra="fsx-backup-component",
-    connect_timeout=10,
-    read_timeout=30,
-)
+
+@functools.lru_cache(maxsize=None)
+def _config(name: str) -> Any:
+    """``RETRY_CONFIG`` / ``POLL_RETRY_CONFIG`` as botocore Configs, built on first use (botocore.config
+    imports botocore's HTTP stack)."""
+    import botocore.config
+
+    return botocore.config.Config(**_CONFIG_SETTINGS[name])
+
+
+class _OnFirstUse:
+    """A module imported when one of its attributes is first read (``boto3.session``...)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(importlib.import_module(self._name), attribute)
+
+
+boto3: Any = _OnFirstUse("boto3")
+
+
+def __getattr__(name: str) -> Any:
+    """``fsx.RETRY_CONFIG`` and ``fsx.POLL_RETRY_CONFIG`` for callers outside this module."""
+    if name in _CONFIG_SETTINGS:
+        return _config(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Errors that a later poll may not see again: a waiter treats them as "no news this round".
 TRANSIENT_ERROR_CODES = frozenset(
@@ -131,8 +165,8 @@ def client_for(region: Optional[str]) -> Any:
         if client is None:
             # Sessions are not thread-safe; clients are. Build under the lock, share afterwards.
             session = boto3.session.Session()
-            client = session.client("fsx", region_name=region, config=RETRY_CONFIG)
-            _POLL_CLIENTS[id(client)] = session.client("fsx", region_name=region, config=POLL_RETRY_CONFIG)
+            client = session.client("fsx", region_name=region, config=_config("RETRY_CONFIG"))
+            _POLL_CLIENTS[id(client)] = session.client("fsx", region_name=region, config=_config("POLL_RETRY_CONFIG"))
             _CLIENTS[key] = client
         return client
 
