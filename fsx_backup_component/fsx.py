@@ -13,14 +13,13 @@ here; backups.py and copies.py decide, this module only asks AWS. See docs/desig
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import random
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Iterable, Mapping, Optional, Sequence
-
-import importlib
 
 # Only botocore's exception classes are imported with this module (a few ms, no HTTP stack): the
 # provider host imports it to unpickle the provider, and its first Check must not wait ~0.3 s for
@@ -409,6 +408,59 @@ def _live_user_backups(client: Any, filters: list[dict[str, Any]]) -> list[Backu
     return [b for b in backups if b["Lifecycle"] != BACKUP_DELETED_STATE]
 
 
+# Targets per listing of ``list_user_backups_of``: the model's maximum of values in one Filter. One
+# listing naming 20 volumes relies on a filter's values being ORed, AWS's usual meaning of a Filter's
+# Values ("any of"); for DescribeBackups it is UNCONFIRMED (reference §4). 1 restores one listing
+# per target.
+LISTING_FILTER_VALUES = 20
+
+
+def list_user_backups_of(client: Any, target_ids: Sequence[str], *, filter_name: str) -> dict[str, list[Backup]]:
+    """``list_user_backups`` for many targets at once: {volume or file system ID: its live
+    user-initiated backups}, one paged listing per 20 targets (``filter_name`` "volume-id" or
+    "file-system-id"). A batch naming a target this region does not know (FileSystemNotFound /
+    VolumeNotFound for the whole call) is listed again one target at a time; such a target has none."""
+    found: dict[str, list[Backup]] = {}
+    for batch in _chunks(list(dict.fromkeys(target_ids)), LISTING_FILTER_VALUES):
+        try:
+            backups = _live_user_backups(client, [{"Name": filter_name, "Values": batch}])
+        except ClientError as exc:
+            code = error_code(exc)
+            if code in ("FileSystemNotFound", "VolumeNotFound") and len(batch) > 1:
+                for one in batch:
+                    found.update(list_user_backups_of(client, [one], filter_name=filter_name))
+                continue
+            if code in ("FileSystemNotFound", "VolumeNotFound"):
+                found[batch[0]] = []
+                continue
+            raise _api_error("DescribeBackups", exc, ", ".join(batch)) from exc
+        found.update({target: [] for target in batch})
+        for backup in backups:
+            target = _listed_target(backup, filter_name)
+            if target in found:
+                found[target].append(backup)
+    return found
+
+
+def _listed_target(backup: Backup, filter_name: str) -> Optional[str]:
+    """The value of ``filter_name`` that matched this backup (what the filter compares)."""
+    if filter_name == "volume-id":
+        return (backup.get("Volume") or {}).get("VolumeId")
+    return (backup.get("FileSystem") or {}).get("FileSystemId")
+
+
+def marked_by_token(backups: Iterable[Backup], tokens: Collection[str]) -> dict[str, Backup]:
+    """{token: backup} for the backups whose request-token tag holds one of ``tokens``. Copies are
+    skipped: an in-region copy made with CopyTags carries its source's token tag too."""
+    wanted = set(tokens)
+    marked: dict[str, Backup] = {}
+    for backup in backups:
+        token = tag_value(backup, TOKEN_TAG_KEY)
+        if token in wanted and not backup.get("SourceBackupId"):
+            marked[str(token)] = backup
+    return marked
+
+
 def find_copy_of(client: Any, source: Backup) -> Optional[Backup]:
     """A live copy of ``source`` in the client's region (matched by SourceBackupId).
 
@@ -442,14 +494,8 @@ def find_backups_by_token_tag(
     """({token: backup} for the live backups of this target that carry one of ``tokens`` in their
     request-token tag, every live user-initiated backup of the target). Copies are skipped: an
     in-region copy made with CopyTags carries its source's token tag too."""
-    wanted = set(tokens)
     backups = list_user_backups(client, file_system_id=file_system_id, volume_id=volume_id)
-    marked: dict[str, Backup] = {}
-    for backup in backups:
-        token = tag_value(backup, TOKEN_TAG_KEY)
-        if token in wanted and not backup.get("SourceBackupId"):
-            marked[str(token)] = backup
-    return marked, backups
+    return marked_by_token(backups, tokens), backups
 
 
 def find_backup_by_token_tag(

@@ -218,6 +218,8 @@ class Coalescer(Generic[V]):
 
     Callers arriving within ``window`` seconds of each other share one ``fetch`` of all their keys;
     answers are reused for ``ttl`` seconds (one preview, then the preview pass of `pulumi up`).
+    ``ttl=0`` caches nothing: a caller gets the answer of a fetch that started after it arrived
+    (listings that decide whether to adopt a backup must not be older than the question).
     """
 
     def __init__(
@@ -235,21 +237,24 @@ class Coalescer(Generic[V]):
         self._clock = clock
         self._wait = wait
         self._cond = threading.Condition()
-        self._cache: dict[str, tuple[float, V]] = {}
+        self._cache: dict[str, tuple[float, int, V]] = {}  # key -> (fetched at, fetch started as, answer)
         self._errors: dict[str, tuple[int, BaseException]] = {}
         self._queued: dict[str, float] = {}
         self._in_flight: set[str] = set()
         self.fetches = 0
+        self._started = 0  # fetches started
 
     def get(self, key: str) -> V:
         with self._cond:
             # A failed fetch is reported to every caller that was waiting for it, and only to them:
             # a caller arriving later asks again.
-            arrived = self.fetches
+            arrived, asked = self.fetches, self._started
             while True:
                 cached = self._cache.get(key)
-                if cached is not None and self._clock() - cached[0] < self._ttl:
-                    return cached[1]
+                if cached is not None and (
+                    self._clock() - cached[0] < self._ttl if self._ttl > 0 else cached[1] > asked
+                ):
+                    return cached[2]
                 failed = self._errors.get(key)
                 if failed is not None and failed[0] > arrived:
                     raise failed[1]
@@ -268,6 +273,8 @@ class Coalescer(Generic[V]):
     def _fetch_queued(self) -> None:
         keys = list(self._queued)
         self._queued.clear()
+        self._started += 1
+        started = self._started
         self._in_flight.update(keys)
         self._cond.release()
         answers: Mapping[str, V] = {}
@@ -286,7 +293,7 @@ class Coalescer(Generic[V]):
             if failure is not None:
                 self._errors[key] = (batch, failure)
             elif key in answers:
-                self._cache[key] = (now, answers[key])
+                self._cache[key] = (now, started, answers[key])
                 self._errors.pop(key, None)
             else:
                 self._errors[key] = (batch, KeyError(key))

@@ -171,8 +171,10 @@ def test_queued_calls_start_at_once_and_the_pool_grows_on_demand_past_stale_cred
         # Grown by demand (52 calls in flight, the spare threads, a few races), not to the limit of 512.
         assert len(pool._threads) <= 2 * (52 + host.SPARE_WORKERS)
         release.set()
-        for future in early + late:
-            future.result(10)
+        for done in early:
+            done.result(10)
+        for finished in late:
+            finished.result(10)
     finally:
         release.set()
         pool.shutdown(wait=True)
