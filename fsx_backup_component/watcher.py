@@ -144,7 +144,13 @@ class BackupWatcher:
         watch = self._watches.get(backup_id)
         if watch is None:
             now = self._clock()
-            watch = _Watch(backup_id=backup_id, started=now, next_due=now + self._first_poll_after)
+            # A newcomer joins the next round if one comes sooner than its own first poll: creates of
+            # a large stack arrive over seconds, and a round of its own for each would re-ask about
+            # every pending backup (ceil(pending/50) calls) a moment after the last round did.
+            first = now + self._first_poll_after
+            if not self._polling:
+                first = min([first, *(w.next_due for w in self._watches.values() if not w.settled)])
+            watch = _Watch(backup_id=backup_id, started=now, next_due=first)
             if initial is not None:
                 watch.lifecycle = initial.get("Lifecycle", watch.lifecycle)
             self._watches[backup_id] = watch
@@ -207,6 +213,13 @@ class BackupWatcher:
                 watch.result = backup
             else:
                 watch.next_due = now + self._interval(now - watch.started)
+        # Waits registered while this round was in flight were not in it: they join the next one.
+        polled = {w.backup_id for w in pending}
+        upcoming = [w.next_due for w in pending if not w.settled and w.backup_id in self._watches]
+        if upcoming:
+            for watch in self._watches.values():
+                if watch.backup_id not in polled and not watch.settled:
+                    watch.next_due = min(watch.next_due, min(upcoming))
         self._cond.notify_all()
 
 
