@@ -46,6 +46,7 @@ COLUMNS = (
     "peak in flight",
     "provider RSS (MB)",
     "provider threads",
+    "CPU: provider / harness (s)",
 )
 
 # Goals of issue 12 (and those of issue 6 that still stand).
@@ -124,6 +125,7 @@ class Row:
             str(u.peak_concurrent),
             _num(u.rss_mb, 0),
             str(u.threads),
+            f"{_num(u.provider_cpu, 1)} / {_num(u.harness_cpu, 1)}",
         ]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import resource
 import statistics
 import threading
 import time
@@ -113,6 +114,8 @@ class UpResult:
     rss_mb: float  # peak resident memory of the update's provider process (VmHWM)
     threads: int  # most threads seen in that process
     throttled: int = 0  # calls the emulator answered ThrottlingException
+    provider_cpu: float = float("nan")  # CPU seconds of the update's provider process
+    harness_cpu: float = float("nan")  # CPU seconds of this process (engine harness, program, emulator)
     calls: dict[str, int] = field(default_factory=dict)
     check_request: Any = None
     configure_request: Any = None
@@ -168,6 +171,7 @@ class ProcessSampler:
         self._stop = threading.Event()
         self.rss_kb: dict[int, int] = {}
         self.threads: dict[int, int] = {}
+        self.cpu: dict[int, float] = {}  # seconds of CPU, last seen
         self._thread = threading.Thread(target=self._run, name="bench-rss", daemon=True)
 
     def __enter__(self) -> "ProcessSampler":
@@ -197,6 +201,11 @@ class ProcessSampler:
                 self.rss_kb[pid] = max(self.rss_kb.get(pid, 0), int(value.split()[0]))
             elif key == "Threads":
                 self.threads[pid] = max(self.threads.get(pid, 0), int(value.strip()))
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            self.cpu[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+        except (OSError, IndexError, ValueError):
+            pass
 
 
 def run_up(
@@ -213,14 +222,16 @@ def run_up(
             program = program_for(provider, volume_ids, resolved)
             emu.reset_counters()
             if storm is not None:
+                # As tests/reliability/test_transient_faults.py: the storm starts with the update's first
+                # DescribeBackups (the first token-tag listing), so it hits the creates and the polls.
                 rate, seconds = storm
-                for operation in ("DescribeBackups", "CreateBackup", "DescribeVolumes"):
-                    h.on_emulator_call(
-                        operation, 1, lambda: emu.faults.throttle_storm(rate=rate, seconds=seconds, seed=7)
-                        if not emu.faults.storms else None,
-                    )
+                h.on_emulator_call(
+                    "DescribeBackups", 1, lambda: emu.faults.throttle_storm(rate=rate, seconds=seconds, seed=48)
+                )
             with ProcessSampler(h) as sampler:
+                before = resource.getrusage(resource.RUSAGE_SELF)
                 result = h.up(program)
+                after = resource.getrusage(resource.RUSAGE_SELF)
             result.raise_for_errors()
             calls = dict(emu.calls)
             requests = list(emu.requests)
@@ -269,6 +280,8 @@ def run_up(
                 max_outputs_bytes=outputs_bytes, peak_concurrent=peak, user_backups=user_backups,
                 rss_mb=sampler.rss_kb.get(update_pid or -1, 0) / 1024, threads=sampler.threads.get(update_pid or -1, 0),
                 throttled=sum(storm.throttled for storm in emu.faults.storms), calls=calls,
+                provider_cpu=sampler.cpu.get(update_pid or -1, float("nan")),
+                harness_cpu=(after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
                 check_request=first_check.request, configure_request=configure.request,
                 backup_check_request=backup_check.request, env=env,
             )
@@ -296,7 +309,7 @@ def cold_start(sample: UpResult, spawns: int, *, backup_check: bool = False) -> 
         sample.backup_check_request if backup_check else sample.check_request, provider_pb2.CheckRequest()
     )
     times = []
-    with FsxEmulator(backup_seconds=0.5) as emu, FakeEngine() as engine:
+    with FsxEmulator(backup_seconds=0.5, page_size=BENCH_PAGE_SIZE) as emu, FakeEngine() as engine:
         volume_id = seed_ontap_volumes(emu, 1, 1)[0]
         _retarget(check, volume_id)
         env = dict(sample.env, AWS_ENDPOINT_URL_FSX=emu.endpoint_url)
@@ -342,7 +355,7 @@ class PreviewResult:
 def run_preview(provider: str, targets: int, file_systems: int) -> PreviewResult:
     from fsx_backup_component.testing import FsxEmulator
 
-    with FsxEmulator(backup_seconds=1.0) as emu:
+    with FsxEmulator(backup_seconds=1.0, page_size=BENCH_PAGE_SIZE) as emu:
         volume_ids = seed_ontap_volumes(emu, targets, file_systems)
         with harness_for(provider, emu, targets) as h:
             emu.reset_counters()
