@@ -383,9 +383,10 @@ def notes(report: Report) -> list[str]:
         u = row.up
         if u.provider == OURS and u.backups > 1:
             out.append(
-                f"ours, {u.backups} backups: the program saw its last output {u.program - u.provider_share:+.1f}s "
-                f"after the provider's share ended... program {u.program:.1f}s, provider share "
-                f"{u.provider_share:.1f}s, preview pass {u.preview:.1f}s"
+                f"ours, {u.backups} backups: program {u.program:.1f}s (its last output resolved "
+                f"{u.program - u.provider_share:+.1f}s after the provider's share ended), provider share "
+                f"{u.provider_share:.1f}s, preview pass {u.preview:.1f}s; CPU: provider {u.provider_cpu:.1f}s, "
+                f"harness process (program, engine, emulator) {u.harness_cpu:.1f}s"
             )
     if c.quick or c.sizes != FULL.sizes:
         out.append(
