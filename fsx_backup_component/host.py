@@ -6,9 +6,9 @@ serialize a stack's backups in groups of four. When our provider is loaded into 
 ``widen_host_thread_pool`` finds the grpc server's pool and raises its worker limit (1024 by default,
 ``FSX_BACKUP_HOST_WORKERS``); waits then overlap and share one poller (watcher.py). The limit is a
 ceiling, not a size: the pool starts the threads its queued calls need at once and then grows on
-demand, one thread per call that finds no idle one, so a stack of 256 backups runs about 260
-threads (a few MB; BENCHMARKS.md measures it) and a small stack a handful. If the internals are not found or behave differently, the
-provider still works, only slower (4 at a time), and says so once. Guarded by tests that fail loudly
+demand, one thread per call that finds no idle one: a stack of 256 backups runs 220-280 threads
+(the provider stays near 100 MB; BENCHMARKS.md) and a small stack a handful. If the internals are not
+found or behave differently, the provider still works, only slower (4 at a time), and says so once. Guarded by tests that fail loudly
 if the SDK or grpc internals change (tests/e2e/test_host_internals.py, tests/unit/test_host.py).
 """
 
@@ -21,9 +21,8 @@ import threading
 from typing import Any, Callable, Optional
 
 HOST_MAIN_MODULE = "pulumi.dynamic.__main__"
-# A ceiling, not a size (see the module docstring): high enough that no stack we know of waits at
-# it (ONTAP file systems hold up to 500 volumes; a stack backs up each at most once per `up`), low
-# enough that a runaway stack fails on FSx's quotas before it exhausts the process's threads.
+# A ceiling, not a size (see the module docstring): a stack of a few hundred backups waits in as many
+# threads, far below it; a runaway stack meets FSx's quotas before it exhausts the process's threads.
 DEFAULT_HOST_WORKERS = 1024
 # Idle threads started beyond the calls queued when the pool is widened: they take calls submitted
 # while a stale idle credit (see _start_workers) would keep the executor from starting a thread.
