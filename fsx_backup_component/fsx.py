@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import importlib
 import os
 import random
 import threading
@@ -21,8 +22,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Iterable, Mapping, Optional, Sequence
 
-import boto3
-import botocore.config
+# Only botocore's exception classes are imported with this module (a few ms, no HTTP stack): the
+# provider host imports it to unpickle the provider, and its first Check must not wait ~0.3 s for
+# boto3 and botocore's client machinery (tests/unit/test_cold_imports.py). Those load on first use.
 import botocore.exceptions
 from botocore.exceptions import ClientError
 
@@ -60,19 +62,50 @@ MAX_BACKUP_TAGS = 50
 # FSx errors carry no `retryable` trait in botocore's model, so BackupInProgress & co. are never
 # retried by botocore (https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html)
 # and are handled explicitly below. Ten attempts in all survive heavy throttling bursts.
-RETRY_CONFIG = botocore.config.Config(
-    retries={"mode": "standard", "total_max_attempts": 10},
-    user_agent_extra="fsx-backup-component",
-    connect_timeout=10,
-    read_timeout=60,
-)
+_CONFIG_SETTINGS: dict[str, dict[str, Any]] = {
+    "RETRY_CONFIG": dict(
+        retries={"mode": "standard", "total_max_attempts": 10},
+        user_agent_extra="fsx-backup-component",
+        connect_timeout=10,
+        read_timeout=60,
+    ),
+    "POLL_RETRY_CONFIG": dict(
+        retries={"mode": "standard", "total_max_attempts": 2},
+        user_agent_extra="fsx-backup-component",
+        connect_timeout=10,
+        read_timeout=30,
+    ),
+}
 
-POLL_RETRY_CONFIG = botocore.config.Config(
-    retries={"mode": "standard", "total_max_attempts": 2},
-    user_agent_extra="fsx-backup-component",
-    connect_timeout=10,
-    read_timeout=30,
-)
+
+@functools.lru_cache(maxsize=None)
+def _config(name: str) -> Any:
+    """``RETRY_CONFIG`` / ``POLL_RETRY_CONFIG`` as botocore Configs, built on first use (botocore.config
+    imports botocore's HTTP stack)."""
+    import botocore.config
+
+    return botocore.config.Config(**_CONFIG_SETTINGS[name])
+
+
+class _OnFirstUse:
+    """A module imported when one of its attributes is first read (``boto3.session``...)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(importlib.import_module(self._name), attribute)
+
+
+boto3: Any = _OnFirstUse("boto3")
+
+
+def __getattr__(name: str) -> Any:
+    """``fsx.RETRY_CONFIG`` and ``fsx.POLL_RETRY_CONFIG`` for callers outside this module."""
+    if name in _CONFIG_SETTINGS:
+        return _config(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Errors that a later poll may not see again: a waiter treats them as "no news this round".
 TRANSIENT_ERROR_CODES = frozenset(
@@ -145,8 +178,10 @@ def client_for(region: Optional[str], settings: AwsSettings = DEFAULT_SETTINGS) 
         if client is None:
             # Sessions are not thread-safe; clients are. Build under the lock, share afterwards.
             session = _session(settings, region)
-            client = session.client("fsx", region_name=region, config=RETRY_CONFIG)
-            _POLL_CLIENTS[id(client)] = (client, session.client("fsx", region_name=region, config=POLL_RETRY_CONFIG))
+            client = session.client("fsx", region_name=region, config=_config("RETRY_CONFIG"))
+            _POLL_CLIENTS[id(client)] = (
+                client, session.client("fsx", region_name=region, config=_config("POLL_RETRY_CONFIG"))
+            )
             _CLIENTS[key] = client
         return client
 
@@ -238,7 +273,7 @@ def _assume_roles(session: Any, settings: AwsSettings, sts_region: str) -> Any:
         if role.duration_seconds:
             extra["DurationSeconds"] = role.duration_seconds
         fetcher = AssumeRoleCredentialFetcher(
-            client_creator=functools.partial(session.client, region_name=sts_region, config=RETRY_CONFIG),
+            client_creator=functools.partial(session.client, region_name=sts_region, config=_config("RETRY_CONFIG")),
             source_credentials=source,
             role_arn=role.role_arn,
             extra_args=extra,
@@ -545,6 +580,59 @@ def _live_user_backups(client: Any, filters: list[dict[str, Any]]) -> list[Backu
     return [b for b in backups if b["Lifecycle"] != BACKUP_DELETED_STATE]
 
 
+# Targets per listing of ``list_user_backups_of``: the model's maximum of values in one Filter. One
+# listing naming 20 volumes relies on a filter's values being ORed, AWS's usual meaning of a Filter's
+# Values ("any of"); for DescribeBackups it is UNCONFIRMED (reference §4). 1 restores one listing
+# per target.
+LISTING_FILTER_VALUES = 20
+
+
+def list_user_backups_of(client: Any, target_ids: Sequence[str], *, filter_name: str) -> dict[str, list[Backup]]:
+    """``list_user_backups`` for many targets at once: {volume or file system ID: its live
+    user-initiated backups}, one paged listing per 20 targets (``filter_name`` "volume-id" or
+    "file-system-id"). A batch naming a target this region does not know (FileSystemNotFound /
+    VolumeNotFound for the whole call) is listed again one target at a time; such a target has none."""
+    found: dict[str, list[Backup]] = {}
+    for batch in _chunks(list(dict.fromkeys(target_ids)), LISTING_FILTER_VALUES):
+        try:
+            backups = _live_user_backups(client, [{"Name": filter_name, "Values": batch}])
+        except ClientError as exc:
+            code = error_code(exc)
+            if code in ("FileSystemNotFound", "VolumeNotFound") and len(batch) > 1:
+                for one in batch:
+                    found.update(list_user_backups_of(client, [one], filter_name=filter_name))
+                continue
+            if code in ("FileSystemNotFound", "VolumeNotFound"):
+                found[batch[0]] = []
+                continue
+            raise _api_error("DescribeBackups", exc, ", ".join(batch)) from exc
+        found.update({target: [] for target in batch})
+        for backup in backups:
+            target = _listed_target(backup, filter_name)
+            if target in found:
+                found[target].append(backup)
+    return found
+
+
+def _listed_target(backup: Backup, filter_name: str) -> Optional[str]:
+    """The value of ``filter_name`` that matched this backup (what the filter compares)."""
+    if filter_name == "volume-id":
+        return (backup.get("Volume") or {}).get("VolumeId")
+    return (backup.get("FileSystem") or {}).get("FileSystemId")
+
+
+def marked_by_token(backups: Iterable[Backup], tokens: Collection[str]) -> dict[str, Backup]:
+    """{token: backup} for the backups whose request-token tag holds one of ``tokens``. Copies are
+    skipped: an in-region copy made with CopyTags carries its source's token tag too."""
+    wanted = set(tokens)
+    marked: dict[str, Backup] = {}
+    for backup in backups:
+        token = tag_value(backup, TOKEN_TAG_KEY)
+        if token in wanted and not backup.get("SourceBackupId"):
+            marked[str(token)] = backup
+    return marked
+
+
 def find_copy_of(client: Any, source: Backup) -> Optional[Backup]:
     """A live copy of ``source`` in the client's region (matched by SourceBackupId).
 
@@ -578,14 +666,8 @@ def find_backups_by_token_tag(
     """({token: backup} for the live backups of this target that carry one of ``tokens`` in their
     request-token tag, every live user-initiated backup of the target). Copies are skipped: an
     in-region copy made with CopyTags carries its source's token tag too."""
-    wanted = set(tokens)
     backups = list_user_backups(client, file_system_id=file_system_id, volume_id=volume_id)
-    marked: dict[str, Backup] = {}
-    for backup in backups:
-        token = tag_value(backup, TOKEN_TAG_KEY)
-        if token in wanted and not backup.get("SourceBackupId"):
-            marked[str(token)] = backup
-    return marked, backups
+    return marked_by_token(backups, tokens), backups
 
 
 def find_backup_by_token_tag(

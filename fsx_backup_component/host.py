@@ -3,9 +3,12 @@
 The Python dynamic-provider host (`python -m pulumi.dynamic`, pulumi/dynamic/__main__.py in the SDK)
 serves RPCs from a ``ThreadPoolExecutor(max_workers=4)``. A create() that waits for AVAILABLE would
 serialize a stack's backups in groups of four. When our provider is loaded into that host,
-``widen_host_thread_pool`` finds the grpc server's pool and raises its worker limit; waits then
-overlap and share one poller (watcher.py). If the internals are not found or behave differently, the
-provider still works, only slower (4 at a time), and says so once. Guarded by tests that fail loudly
+``widen_host_thread_pool`` finds the grpc server's pool and raises its worker limit (1024 by default,
+``FSX_BACKUP_HOST_WORKERS``); waits then overlap and share one poller (watcher.py). The limit is a
+ceiling, not a size: the pool starts the threads its queued calls need at once and then grows on
+demand, one thread per call that finds no idle one: a stack of 256 backups runs 220-280 threads
+(the provider stays near 100 MB; BENCHMARKS.md) and a small stack a handful. If the internals are not
+found or behave differently, the provider still works, only slower (4 at a time), and says so once. Guarded by tests that fail loudly
 if the SDK or grpc internals change (tests/e2e/test_host_internals.py, tests/unit/test_host.py).
 """
 
@@ -18,7 +21,12 @@ import threading
 from typing import Any, Callable, Optional
 
 HOST_MAIN_MODULE = "pulumi.dynamic.__main__"
-DEFAULT_HOST_WORKERS = 64
+# A ceiling, not a size (see the module docstring): a stack of a few hundred backups waits in as many
+# threads, far below it; a runaway stack meets FSx's quotas before it exhausts the process's threads.
+DEFAULT_HOST_WORKERS = 1024
+# Idle threads started beyond the calls queued when the pool is widened: they take calls submitted
+# while a stale idle credit (see _start_workers) would keep the executor from starting a thread.
+SPARE_WORKERS = 8
 WORKERS_ENV = "FSX_BACKUP_HOST_WORKERS"
 
 _widened_lock = threading.Lock()
@@ -92,11 +100,11 @@ def widen_host_thread_pool(
 
 
 def _widen(pool: Any, target: int) -> None:
-    """Raise one pool's limit and start its workers; on any failure put the limit back."""
+    """Raise one pool's limit and start the workers it needs now; on any failure put the limit back."""
     original = pool._max_workers
     try:
         pool._max_workers = max(original, target)
-        _prespawn(pool)
+        _start_workers(pool)
     except BaseException:
         pool._max_workers = original
         raise
@@ -111,20 +119,31 @@ def _warn_once(message: str, warn: Optional[Callable[[str], None]]) -> None:
             pass
 
 
-def _prespawn(pool: Any) -> None:
-    """Start every worker thread now.
+def _start_workers(pool: Any, spare: int = SPARE_WORKERS) -> None:
+    """Start a thread for every call queued now, plus ``spare`` idle ones; later calls grow the pool.
 
-    Raising ``_max_workers`` alone is not enough: ThreadPoolExecutor spawns a thread on submit only
-    when its idle semaphore has no credit, and while the pool sat at 4 busy threads every call it had
-    queued left a credit behind with no idle thread to match. The next submits would then skip
-    spawning and queue behind creates that block for minutes. With all workers started, any queued
-    call is taken by an idle worker, whatever the credits say. Idle workers only wait on the queue.
+    ThreadPoolExecutor starts a thread on submit only when its idle semaphore has no credit. A
+    worker adds a credit whenever it finishes a call, also when it goes on to a call that was queued,
+    so while the pool sat at 4 busy threads every queued call left a credit with no idle thread to
+    match. Raising ``_max_workers`` alone is not enough: the next submits would spend those stale
+    credits instead of starting threads and queue behind creates that block for minutes. So the
+    credits are dropped, the queued calls get threads of their own, and the spare threads take any
+    call whose submit finds a credit left by a worker finishing meanwhile. From then on, below the
+    limit, a credit means an idle thread and a submit without one starts a thread: growth on demand.
     """
     idle = getattr(pool, "_idle_semaphore", None)
-    while len(pool._threads) < pool._max_workers:
+    queue = pool._work_queue
+
+    def drop_credits() -> None:
         while idle is not None and idle.acquire(timeout=0):
             pass
-        before = len(pool._threads)
+
+    drop_credits()
+    wanted = min(len(pool._threads) + queue.qsize() + spare, pool._max_workers)
+    # Bounded: a worker finishing between drop_credits() and the adjustment leaves a credit that
+    # makes _adjust_thread_count start nothing once; an executor that never starts one gives up here.
+    for _ in range(2 * wanted):
+        if len(pool._threads) >= wanted:
+            break
+        drop_credits()
         pool._adjust_thread_count()
-        if len(pool._threads) == before:
-            break  # the executor refused (shutting down): leave it as it is

@@ -1,5 +1,6 @@
-"""Target look-ups for preview checks: FSx descriptions of file systems and volumes turned into the
-facts eligibility.py judges, coalesced and cached per client (``watcher.Coalescer``)."""
+"""Target look-ups, coalesced per client (``watcher.Coalescer``): for preview checks, FSx descriptions
+of file systems and volumes turned into the facts eligibility.py judges (cached briefly); for
+creates, the listing of a target's backups that finds this generation's token tag (never cached)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,23 @@ from . import fsx
 from .eligibility import FileSystemFacts, VolumeFacts
 from .watcher import Coalescer, WaitFn, condition_wait
 
+# How long a create waits for others to share its listing of backups (one DescribeBackups per 20
+# targets). Creates of a large stack arrive over a second or two; a quarter second gathers dozens of
+# them per listing, and is nothing next to a backup that takes minutes.
+LISTING_WINDOW = 0.25
+
 
 class TargetLookups:
-    """Facts about file systems and volumes, shared by all concurrent check() calls of a region."""
+    """Facts about file systems and volumes, shared by all concurrent check() calls of a region, and
+    the backups of targets, shared by all concurrent creates."""
 
     def __init__(
-        self, client: Any, *, clock: Callable[[], float] = time.monotonic, wait: WaitFn = condition_wait
+        self,
+        client: Any,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wait: WaitFn = condition_wait,
+        listing_window: Optional[float] = None,
     ) -> None:
         self._file_systems: Coalescer[Optional[fsx.FileSystem]] = Coalescer(
             functools.partial(fsx.describe_file_systems, client), clock=clock, wait=wait
@@ -27,6 +39,24 @@ class TargetLookups:
         self._associations: Coalescer[int] = Coalescer(
             functools.partial(fsx.count_data_repository_associations, client), clock=clock, wait=wait
         )
+        self._listings = {
+            name: Coalescer[list[fsx.Backup]](
+                functools.partial(fsx.list_user_backups_of, client, filter_name=name),
+                window=LISTING_WINDOW if listing_window is None else listing_window,
+                ttl=0.0,
+                clock=clock,
+                wait=wait,
+            )
+            for name in ("volume-id", "file-system-id")
+        }
+
+    def user_backups(self, *, file_system_id: Optional[str], volume_id: Optional[str]) -> list[fsx.Backup]:
+        """The target's live user-initiated backups now (``fsx.list_user_backups``), listed together
+        with the targets of the creates that ask within ``listing_window``: one DescribeBackups per
+        20 targets instead of one per create."""
+        if volume_id:
+            return self._listings["volume-id"].get(volume_id)
+        return self._listings["file-system-id"].get(file_system_id or "")
 
     def file_system(self, file_system_id: str) -> Optional[FileSystemFacts]:
         """The facts of one file system, ``None`` if it does not exist in this region."""

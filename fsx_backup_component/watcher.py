@@ -144,7 +144,13 @@ class BackupWatcher:
         watch = self._watches.get(backup_id)
         if watch is None:
             now = self._clock()
-            watch = _Watch(backup_id=backup_id, started=now, next_due=now + self._first_poll_after)
+            # A newcomer joins the next round if one comes sooner than its own first poll: creates of
+            # a large stack arrive over seconds, and a round of its own for each would re-ask about
+            # every pending backup (ceil(pending/50) calls) a moment after the last round did.
+            first = now + self._first_poll_after
+            if not self._polling:
+                first = min([first, *(w.next_due for w in self._watches.values() if not w.settled)])
+            watch = _Watch(backup_id=backup_id, started=now, next_due=first)
             if initial is not None:
                 watch.lifecycle = initial.get("Lifecycle", watch.lifecycle)
             self._watches[backup_id] = watch
@@ -207,6 +213,13 @@ class BackupWatcher:
                 watch.result = backup
             else:
                 watch.next_due = now + self._interval(now - watch.started)
+        # Waits registered while this round was in flight were not in it: they join the next one.
+        polled = {w.backup_id for w in pending}
+        upcoming = [w.next_due for w in pending if not w.settled and w.backup_id in self._watches]
+        if upcoming:
+            for watch in self._watches.values():
+                if watch.backup_id not in polled and not watch.settled:
+                    watch.next_due = min(watch.next_due, min(upcoming))
         self._cond.notify_all()
 
 
@@ -218,6 +231,8 @@ class Coalescer(Generic[V]):
 
     Callers arriving within ``window`` seconds of each other share one ``fetch`` of all their keys;
     answers are reused for ``ttl`` seconds (one preview, then the preview pass of `pulumi up`).
+    ``ttl=0`` caches nothing: a caller gets the answer of a fetch that started after it arrived
+    (listings that decide whether to adopt a backup must not be older than the question).
     """
 
     def __init__(
@@ -235,21 +250,24 @@ class Coalescer(Generic[V]):
         self._clock = clock
         self._wait = wait
         self._cond = threading.Condition()
-        self._cache: dict[str, tuple[float, V]] = {}
+        self._cache: dict[str, tuple[float, int, V]] = {}  # key -> (fetched at, fetch started as, answer)
         self._errors: dict[str, tuple[int, BaseException]] = {}
         self._queued: dict[str, float] = {}
         self._in_flight: set[str] = set()
         self.fetches = 0
+        self._started = 0  # fetches started
 
     def get(self, key: str) -> V:
         with self._cond:
             # A failed fetch is reported to every caller that was waiting for it, and only to them:
             # a caller arriving later asks again.
-            arrived = self.fetches
+            arrived, asked = self.fetches, self._started
             while True:
                 cached = self._cache.get(key)
-                if cached is not None and self._clock() - cached[0] < self._ttl:
-                    return cached[1]
+                if cached is not None and (
+                    self._clock() - cached[0] < self._ttl if self._ttl > 0 else cached[1] > asked
+                ):
+                    return cached[2]
                 failed = self._errors.get(key)
                 if failed is not None and failed[0] > arrived:
                     raise failed[1]
@@ -268,6 +286,8 @@ class Coalescer(Generic[V]):
     def _fetch_queued(self) -> None:
         keys = list(self._queued)
         self._queued.clear()
+        self._started += 1
+        started = self._started
         self._in_flight.update(keys)
         self._cond.release()
         answers: Mapping[str, V] = {}
@@ -286,7 +306,7 @@ class Coalescer(Generic[V]):
             if failure is not None:
                 self._errors[key] = (batch, failure)
             elif key in answers:
-                self._cache[key] = (now, answers[key])
+                self._cache[key] = (now, started, answers[key])
                 self._errors.pop(key, None)
             else:
                 self._errors[key] = (batch, KeyError(key))

@@ -204,7 +204,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "host-no-prespawn", "host.py",
-        "_prespawn(pool)", "pass",
+        "_start_workers(pool)", "pass",
         "raising _max_workers alone looks enough; queued calls then wait behind blocked creates",
         (U + "test_host.py", E + "test_host_internals.py"),
     ),

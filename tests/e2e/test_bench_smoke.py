@@ -1,35 +1,41 @@
-"""Smoke test of the scale benchmark (bench/run.py): it runs end to end in quick mode with tiny
-backups and produces a complete table. Structural only: timing goals are judged by the benchmark on
-a quiet machine (BENCHMARKS.md), never in a test."""
+"""Smoke test of the scale benchmark (bench/run.py): it runs end to end on the quick settings and its
+figures hold their goals, so a regression fails here and not only in a report nobody reads.
+
+Counted figures (DescribeBackups per poll round = ceil(pending/50), calls of the larger stack vs one,
+provider RSS, duplicates, sizes) must meet their goals exactly: they do not depend on the machine.
+Timed figures (the provider share ratio, cold start) get ``TIME_SLACK`` on top of their goal, because
+CI machines are shared; the full bench judges them against the goal itself (BENCHMARKS.md). Planting
+a one-poll-per-backup watcher fails this test (BENCHMARKS.md, "The smoke test").
+"""
 
 from __future__ import annotations
 
-import math
-
-import pytest
+from dataclasses import replace
 
 from bench import run
 
+# Wall-clock figures of a 2-core CI machine running other jobs: a regression past 1.5x its goal
+# still fails (e.g. creates serialized by a 4-worker pool: 2x for 8 backups).
+TIME_SLACK = 1.5
 
-def test_quick_bench_prints_a_complete_table(capsys: pytest.CaptureFixture[str]) -> None:
-    code = run.main(
-        ["--quick", "--backups", "8", "--duration", "1", "--calls-duration", "1", "--cold-starts", "1",
-         "--preview-targets", "8"]
-    )
-    assert code == 0
-    out = capsys.readouterr().out
+SMOKE = replace(run.QUICK, duration=1.0, cold_starts=3)
 
-    table = [line for line in out.splitlines() if line.startswith("| ") and "---" not in line]
+
+def test_quick_bench_meets_its_goals() -> None:
+    report = run.run_bench(SMOKE, log=lambda _message: None)
+    text = report.text()
+
+    table = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
     header = [cell.strip() for cell in table[0].strip("|").split("|")]
     assert header == list(run.COLUMNS)
-    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table[1:] if line.count("|") > 5]
-    stack_rows = [r for r in rows if r[0] in (run.OURS, run.BASELINE)]
-    assert {(r[0], r[1]) for r in stack_rows} == {("ours", "1"), ("ours", "8"), ("baseline", "1"), ("baseline", "8")}
-    for r in stack_rows:
-        assert len(r) == len(run.COLUMNS), r
-    ours_ratio = float(next(r for r in stack_rows if r[:2] == ["ours", "8"])[run.COLUMNS.index("ratio to 1 backup")])
-    assert math.isfinite(ours_ratio) and ours_ratio > 0
+    assert {(r.up.provider, r.up.backups) for r in report.rows} == {
+        ("ours", 1), ("ours", 8), ("baseline", 1), ("baseline", 8)
+    }
+    assert report.storm is not None and report.storm.up.backups == SMOKE.storm_backups
 
-    assert "Long backup" in out and "baseline (0.2 s doubling" in out
-    verdicts = [line for line in out.splitlines() if line.startswith(("- MET:", "- NOT MET:"))]
-    assert len(verdicts) == 9, verdicts
+    failed = [
+        v.line() for v in report.verdicts
+        if not (v.value <= v.goal * TIME_SLACK if v.timing else v.met)
+    ]
+    assert not failed, "figures past their goals on the quick settings:\n" + "\n".join(failed) + "\n\n" + text
+    assert all(v.line().startswith(("- MET:", "- NOT MET:")) for v in report.verdicts)

@@ -58,8 +58,11 @@ def create_kill(rng: random.Random, missing: int, fresh: bool, unstarted: int) -
     long-enough Create RPC are certain). Weighted towards points after a write; one in-Check point
     (before any write) is possible."""
     if not fresh:
-        if unstarted == 0:  # every create adopts: its token-tag listing is certain
-            return KillPoint("create", operation="DescribeBackups", count=rng.randint(1, missing))
+        if unstarted == 0:  # every create adopts: a token-tag listing is certain
+            # Concurrent creates share their listings (lookups.py): one call is certain, not one per
+            # create. The draw is kept so that every seed's later kill points stay what they were.
+            rng.randint(1, missing)
+            return KillPoint("create", operation="DescribeBackups", count=1)
         return KillPoint("create", operation="CreateBackup", count=rng.randint(1, unstarted))
     options = [
         KillPoint("create", operation="CreateBackup", count=rng.randint(1, missing)),

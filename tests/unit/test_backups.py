@@ -19,7 +19,7 @@ from unit_helpers import (
     make_volume,
 )
 
-from fsx_backup_component import backups, fsx
+from fsx_backup_component import backups, fsx, lookups
 from fsx_backup_component.errors import (
     BackupDeletedError,
     BackupFailedError,
@@ -39,6 +39,13 @@ from fsx_backup_component.watcher import BackupWatcher
 B1, B2 = backup_id(1), backup_id(2)
 GEN = generation_key(file_system_id=FS_ID, volume_id=None, triggers={"v": "1"})
 TOKENS = [derive_token(URN, GEN, n) for n in range(MAX_TOKEN_ATTEMPTS)]
+
+
+@pytest.fixture(autouse=True)
+def listings_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A create here is alone: its listing need not wait for others to share it (the window and the
+    sharing are tested in test_lookups.py), so the fake clock shows only the waits under test."""
+    monkeypatch.setattr(lookups, "LISTING_WINDOW", 0.0)
 
 
 def fake_runtime(client: Any, clock: FakeClock) -> Runtime:

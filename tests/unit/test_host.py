@@ -21,7 +21,7 @@ def fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class BarePool:
-    """A pool of a future grpc or CPython: a worker limit, none of the internals _prespawn uses."""
+    """A pool of a future grpc or CPython: a worker limit, none of the internals _start_workers uses."""
 
     def __init__(self) -> None:
         self._max_workers = 4
@@ -86,7 +86,8 @@ def test_a_real_thread_pool_is_widened_and_its_workers_started(monkeypatch: pyte
         monkeypatch.setattr(host, "find_host_thread_pools", lambda: [pool])
         warnings: list[str] = []
         assert host.widen_host_thread_pool(12, warn=warnings.append) == 12
-        assert pool._max_workers == 12 and len(pool._threads) == 12 and warnings == []
+        assert pool._max_workers == 12 and warnings == []
+        assert len(pool._threads) <= host.SPARE_WORKERS  # nothing queued: only the spare threads
         started = threading.Barrier(13)
         futures = [pool.submit(started.wait, 10) for _ in range(12)]
         started.wait(10)  # all twelve ran at once: the limit is really 12
@@ -141,3 +142,39 @@ def test_the_provider_module_loads_in_a_host_whose_pool_has_other_internals(
     assert pool._max_workers == 4
     (urn, message), = log.warnings
     assert "could not widen" in message
+
+
+def test_queued_calls_start_at_once_and_the_pool_grows_on_demand_past_stale_credits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As in the host: 4 workers busy, calls queued behind them, and the idle credits every finished
+    call left behind. Widened, the queued calls start now, and later calls each get a thread (up to
+    the limit) instead of spending a stale credit and queueing behind blocked creates."""
+    pool = ThreadPoolExecutor(max_workers=4)
+    release = threading.Event()
+    try:
+        monkeypatch.setattr(host, "find_host_thread_pools", lambda: [pool])
+        for future in [pool.submit(lambda: None) for _ in range(16)]:
+            future.result(10)  # finished calls: stale credits (4 threads, 16 credits)
+        queued_started = threading.Semaphore(0)
+
+        def blocked() -> None:
+            queued_started.release()
+            release.wait(10)
+
+        early = [pool.submit(blocked) for _ in range(12)]  # 4 run, 8 queue behind them
+        assert host.widen_host_thread_pool(512, warn=lambda m: pytest.fail(m)) == 512
+        assert all(queued_started.acquire(timeout=10) for _ in range(12))  # the 8 queued ones too
+        late_started = threading.Barrier(41, timeout=10)
+        late = [pool.submit(late_started.wait) for _ in range(40)]
+        late_started.wait()  # all 40 later calls ran at once: none waited behind the blocked 12
+        # Grown by demand (52 calls in flight, the spare threads, a few races), not to the limit of 512.
+        assert len(pool._threads) <= 2 * (52 + host.SPARE_WORKERS)
+        release.set()
+        for done in early:
+            done.result(10)
+        for finished in late:
+            finished.result(10)
+    finally:
+        release.set()
+        pool.shutdown(wait=True)

@@ -512,3 +512,34 @@ def _polls_for(duration: float) -> int:
 def test_a_two_hour_backup_costs_fewer_than_400_polls_and_a_short_one_is_seen_quickly() -> None:
     assert _polls_for(2 * 3600) < 400
     assert _polls_for(10) == 20  # detection lag under a second while young
+
+
+def test_a_newcomer_joins_the_next_round_instead_of_making_its_own() -> None:
+    """Creates of a large stack arrive over seconds: each one due 0.5 s after its arrival would make a
+    round of its own, re-asking about every pending backup a moment after the last round."""
+    clock = FakeClock()
+    watcher = BackupWatcher(lambda ids: {}, **WIRED, clock=clock, wait=clock.condition_wait)
+    with watcher._cond:
+        first = watcher._register(backup_id(1), None, None)
+        clock.advance(0.3)
+        newcomer = watcher._register(backup_id(2), None, None)
+    assert newcomer.next_due == first.next_due == 1000.5  # one round at 0.5 s for both, not 0.5 and 0.8
+
+
+def test_a_wait_registered_while_a_round_is_in_flight_joins_the_following_round() -> None:
+    clock = FakeClock()
+    watcher: BackupWatcher
+
+    def describe(ids: Sequence[str]) -> dict[str, Any]:
+        clock.advance(0.2)  # the round takes a while; meanwhile another create registers
+        with watcher._cond:
+            watcher._register(backup_id(2), None, None)
+        return {i: make_backup(i, "CREATING") for i in ids}
+
+    watcher = BackupWatcher(describe, **WIRED, clock=clock, wait=clock.condition_wait)
+    with watcher._cond:
+        polled = watcher._register(backup_id(1), None, None)
+        clock.advance(0.5)
+        watcher._poll_round()
+        newcomer = watcher._watches[backup_id(2)]
+    assert newcomer.next_due == polled.next_due  # the next round asks about both
