@@ -169,10 +169,7 @@ class FsxBackup(pulumi.ComponentResource):
         )
         # The child's URN is an input (create() is never told its URN). Derived from the component's
         # URN without a dependency on it: a child depending on its parent would be a cycle.
-        parent_urn: pulumi.Output[str] = pulumi.Output(
-            set(), self.urn.future(), self.urn.is_known(), self.urn.is_secret()  # type: ignore[arg-type]
-        )
-        child_urn = pulumi.resource.create_urn(resource_name, BACKUP_RESOURCE_TYPE, parent=parent_urn)
+        child_urn = _child_urn(self, resource_name, opts)
         inputs: dict[str, Any] = {
                 "resource_urn": child_urn,
                 "target_file_system_id": fs_id,
@@ -197,6 +194,19 @@ class FsxBackup(pulumi.ComponentResource):
             setattr(self, output, value)
         self.copies = self.copies.apply(lambda copies: copies or [])
         self.register_outputs({output: getattr(self, output) for output in OUTPUT_NAMES})
+
+
+def _child_urn(component: pulumi.Resource, name: str, opts: Optional[pulumi.ResourceOptions]) -> Any:
+    """The Backup child's URN. A component at the top of the stack has a URN known now (the stack
+    resource is not part of its children's type chain): a plain string, no Output to wait for."""
+    if opts is None or opts.parent is None:
+        stack, project = pulumi.get_stack(), pulumi.get_project()
+        return f"urn:pulumi:{stack}::{project}::{COMPONENT_TYPE}${BACKUP_RESOURCE_TYPE}::{name}"
+    urn = component.urn
+    parent_urn: pulumi.Output[str] = pulumi.Output(
+        set(), urn.future(), urn.is_known(), urn.is_secret()  # type: ignore[arg-type]
+    )
+    return pulumi.resource.create_urn(name, BACKUP_RESOURCE_TYPE, parent=parent_urn)
 
 
 _AWS_TYPE = "aws:fsx/backup:Backup"  # any aws: type: get_provider() looks the package up

@@ -59,9 +59,12 @@ def test_inputs_pass_through_with_defaults(monitor: RecordingMonitor) -> None:
     child = only_child(monitor)
     (component,) = monitor.of_type(COMPONENT)
     # create() is never told its URN, so the component passes the child's URN as the engine forms it:
-    # the parent's whole type chain, then `$` and the child's type. (The mock monitor forms child URNs
-    # differently, from the parent's last type only, so child.urn cannot be compared directly.)
-    assert child.inputs["resource_urn"] == f"{component.urn.rsplit('::', 1)[0]}${CHILD}::b"
+    # the parent's whole type chain without the root stack's type (deployment.go generateURN), then
+    # `$` and the child's type. (The mock monitor keeps the stack's type in the chain and forms child
+    # URNs from the parent's last type only, so neither URN can be compared directly.)
+    assert component.urn == f"urn:pulumi:dev::proj::pulumi:pulumi:Stack${COMPONENT}::b"  # the mock's form
+    assert child.inputs["resource_urn"] == f"urn:pulumi:dev::proj::{COMPONENT}${CHILD}::b"
+
     assert child.inputs["target_file_system_id"] == FS_ID
     assert child.inputs.get("target_volume_id") is None
     assert child.inputs["tags"] == {"team": "storage"}
@@ -69,6 +72,20 @@ def test_inputs_pass_through_with_defaults(monitor: RecordingMonitor) -> None:
     assert child.inputs["timeout_seconds"] == 7200
     assert child.inputs.get("region") is None
     assert child.inputs.get("target_facts") in ({}, None)
+
+
+def test_a_nested_components_child_urn_follows_its_parents_chain(monitor: RecordingMonitor) -> None:
+    class Outer(pulumi.ComponentResource):
+        def __init__(self) -> None:
+            super().__init__("acme:index:Outer", "outer")
+
+    def program() -> Any:
+        outer = Outer()
+        return FsxBackup("b", file_system_id=FS_ID, opts=pulumi.ResourceOptions(parent=outer)).backup_id
+
+    run(program)
+    (component,) = monitor.of_type(COMPONENT)
+    assert only_child(monitor).inputs["resource_urn"] == f"{component.urn.rsplit('::', 1)[0]}${CHILD}::b"
 
 
 def test_all_outputs_are_exposed_on_the_component(monitor: RecordingMonitor) -> None:

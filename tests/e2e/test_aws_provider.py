@@ -15,6 +15,7 @@ import pytest
 from e2e_helpers import user_backups, write_calls
 
 from fsx_backup_component import FsxBackup, PreChangeBackup
+from tests.harness import plain
 
 HARNESS_ACCOUNT = "123456789012"  # the emulator's default account: the harness's own keys
 OWNER = "222222222222"  # owns the file systems
@@ -82,6 +83,10 @@ def test_a_target_read_with_an_explicit_provider_is_backed_up_in_its_region_and_
     assert fsx_calls(emu, "DescribeFileSystems") and fsx_calls(emu, "CreateBackup")
     assert {(r.region, r.access_key) for r in emu.requests if r.service == "fsx"} == {(WEST, OWNER_KEY)}
     assert not [r for r in emu.requests if r.refused]
+
+    # The URN the component computed for its child (the token's material) is the engine's.
+    (child,) = [r for r in h.state.resources.values() if r.type.endswith("fsx-backup:Backup")]
+    assert plain(child.outputs)["resource_urn"] == child.urn
 
     again = h.up(program)
     assert again.ok and not [m for m in again.methods() if m in ("Create", "Update", "Delete")]
