@@ -3,7 +3,8 @@ figures hold their goals, so a regression fails here and not only in a report no
 
 Counted figures (DescribeBackups per poll round = ceil(pending/50), calls of the larger stack vs one,
 provider RSS, duplicates, sizes) must meet their goals exactly: they do not depend on the machine.
-Timed figures (the provider share ratio, cold start) get ``TIME_SLACK`` on top of their goal, because
+Timed figures (the provider share ratio, cold start) get ``TIME_SLACK`` on top of their goal, and the
+per-round count one call (``ROUND_SLACK``: rounds are told apart by time), because
 CI machines are shared; the full bench judges them against the goal itself (BENCHMARKS.md). Planting
 a one-poll-per-backup watcher fails this test (BENCHMARKS.md, "The smoke test").
 """
@@ -18,7 +19,21 @@ from bench import run
 # still fails (e.g. creates serialized by a 4-worker pool: 2x for 8 backups).
 TIME_SLACK = 1.5
 
+# "Calls per poll round" is counted, but rounds are told apart by time in the emulator's request log
+# (bench/scenarios.py ROUND_GAP): on a loaded CI machine two rounds can land within the gap and read
+# as one round of two calls (seen once: 8 backups, 2 calls). One call of slack absorbs that; the
+# regression it guards against, one poll per backup, is 7 calls over for 8 backups and still fails.
+ROUND_SLACK = 1
+
 SMOKE = replace(run.QUICK, duration=1.0, cold_starts=3)
+
+
+def within_goal(verdict: run.Verdict) -> bool:
+    if verdict.timing:
+        return verdict.value <= verdict.goal * TIME_SLACK
+    if verdict.name == "calls per round":
+        return verdict.value <= verdict.goal + ROUND_SLACK
+    return verdict.met
 
 
 def test_quick_bench_meets_its_goals() -> None:
@@ -33,9 +48,6 @@ def test_quick_bench_meets_its_goals() -> None:
     }
     assert report.storm is not None and report.storm.up.backups == SMOKE.storm_backups
 
-    failed = [
-        v.line() for v in report.verdicts
-        if not (v.value <= v.goal * TIME_SLACK if v.timing else v.met)
-    ]
+    failed = [v.line() for v in report.verdicts if not within_goal(v)]
     assert not failed, "figures past their goals on the quick settings:\n" + "\n".join(failed) + "\n\n" + text
     assert all(v.line().startswith(("- MET:", "- NOT MET:")) for v in report.verdicts)
