@@ -156,8 +156,13 @@ class PreChangeBackup:
         from_provider = AwsSettings(region=region, profile=profile)
         return self._given.over(from_provider).over(self._config)
 
-    def check(self, args: pulumi.ResourceHookArgs, settings: AwsSettings = connection.DEFAULT) -> None:
+    def _own_settings(self) -> AwsSettings:
+        """The settings known without the hook's arguments: the guard's own, then the stack's."""
+        return self._given.over(AwsSettings(region=self.region)).over(self._config)
+
+    def check(self, args: pulumi.ResourceHookArgs, settings: Optional[AwsSettings] = None) -> None:
         """Read-only: raise when FSx could never back up the resource the hook fired for."""
+        settings = settings or self._own_settings()
         file_system_id, volume_id = _target_of(args)
         if not args.id:
             return  # not created yet: nothing to back up
@@ -181,8 +186,9 @@ class PreChangeBackup:
                 f"{failures[0].reason}. Remove the guard from it (a change would otherwise fail).",
             )
 
-    def take(self, args: pulumi.ResourceHookArgs, reason: str, settings: AwsSettings = connection.DEFAULT) -> str:
+    def take(self, args: pulumi.ResourceHookArgs, reason: str, settings: Optional[AwsSettings] = None) -> str:
         """Blocking: back up the resource the hook fired for, prune, return the backup ID."""
+        settings = settings or self._own_settings()
         file_system_id, volume_id = _target_of(args)
         client = fsx.client_for(settings.region or fsx.default_region(settings), settings)
         generation = canonical_json(

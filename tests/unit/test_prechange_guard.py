@@ -508,3 +508,11 @@ def test_bad_guard_settings_fail_at_construction_naming_the_argument(
 ) -> None:
     with pytest.raises(InvalidInputError, match=rf"^{re.escape(prop)}: "):
         guard(**kwargs)
+
+
+def test_check_and_take_called_without_settings_use_the_guards_own_region(env: GuardEnv) -> None:
+    g = guard(region="eu-north-1")
+    env.stubber.add_response("describe_file_systems", {"FileSystems": [make_file_system(FS_ID, "LUSTRE")]})
+    env.stubber.add_response("describe_data_repository_associations", {"Associations": []})
+    g.check(change(125, 250))
+    assert env.regions == ["eu-north-1"]  # not AWS_REGION (us-east-1)
