@@ -16,6 +16,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Protocol
 
+from fsx_backup_component.connection import arn_region
+
 # Properties the real providers replace on (ForceNew). Only what the tests rely on; a program can
 # add its own with `replace_on_changes`, which the harness honours like the engine.
 REPLACE_ON_CHANGE: dict[str, frozenset[str]] = {
@@ -236,12 +238,12 @@ class EmulatorCloud(InMemoryCloud):
             found = self._describe_file_system(id_)
             if not found or found[0].get("FileSystemType") != _FILE_SYSTEM_TYPES[type_]:
                 return None
-            if _arn_region(found[0].get("ResourceARN")) != where:
+            if arn_region(found[0].get("ResourceARN")) != where:
                 return None
             return _file_system_outputs(found[0])
         if type_ == "aws:fsx/ontapVolume:OntapVolume":
             volume = self._find_volume(id_)
-            if volume is None or _arn_region(volume.get("ResourceARN")) != where:
+            if volume is None or arn_region(volume.get("ResourceARN")) != where:
                 return None
             ontap = volume.get("OntapConfiguration") or {}
             return {
@@ -250,7 +252,7 @@ class EmulatorCloud(InMemoryCloud):
                 "storageVirtualMachineId": ontap.get("StorageVirtualMachineId"),
                 "ontapVolumeType": ontap.get("OntapVolumeType"), "junctionPath": ontap.get("JunctionPath"),
                 "sizeInMegabytes": ontap.get("SizeInMegabytes"), "tags": _tag_map(volume.get("Tags")),
-                "region": _arn_region(volume.get("ResourceARN")),
+                "region": arn_region(volume.get("ResourceARN")),
             }
         return super().read_external(type_, id_, inputs, region=region)
 
@@ -267,11 +269,6 @@ class EmulatorCloud(InMemoryCloud):
         except KeyError:
             return []
         return [fs]
-
-
-def _arn_region(arn: Any) -> Optional[str]:
-    parts = arn.split(":") if isinstance(arn, str) else []
-    return parts[3] if len(parts) > 5 else None
 
 
 def _tag_map(tags: Any) -> dict[str, str]:
@@ -294,7 +291,7 @@ def _file_system_outputs(fs: Mapping[str, Any]) -> dict[str, Any]:
         "automaticBackupRetentionDays": config.get("AutomaticBackupRetentionDays"),
         "copyTagsToBackups": config.get("CopyTagsToBackups"),
         "importPath": repository.get("ImportPath"), "exportPath": repository.get("ExportPath"),
-        "region": _arn_region(fs.get("ResourceARN")),
+        "region": arn_region(fs.get("ResourceARN")),
     }
     if fs.get("FileSystemType") == "LUSTRE":
         outputs["subnetIds"] = (fs.get("SubnetIds") or [None])[0]  # a string in pulumi_aws's Lustre schema
