@@ -59,6 +59,7 @@ GOAL_LONG_CALLS = 1000
 GOAL_PREVIEW_READS = 2.0
 GOAL_PROVIDER_BYTES = 256
 GOAL_OUTPUTS_BYTES = 4096
+GOAL_TRACKED_OUTPUTS = 0
 
 
 @dataclass
@@ -360,6 +361,12 @@ def verdicts(report: Report) -> list[Verdict]:
     ob = max(r.up.max_outputs_bytes for r in ours_rows)
     out.append(Verdict("outputs bytes", ob, GOAL_OUTPUTS_BYTES,
                        f"stored outputs per backup: at most {ob} bytes (goal <= {GOAL_OUTPUTS_BYTES})"))
+    tracked = max((r.up.tracked_per_backup for r in ours_rows), default=float("nan"))
+    out.append(Verdict(
+        "tracked outputs", tracked if tracked == tracked else float("inf"), GOAL_TRACKED_OUTPUTS,
+        f"Output tasks each `FsxBackup` leaves in the Pulumi SDK's end-of-program wait (quadratic in them): "
+        f"{_num(tracked, 2)} (goal {GOAL_TRACKED_OUTPUTS}; 42 before sdk_tracking.py)",
+    ))
     every = report.rows + ([report.storm] if report.storm else [])
     dupes = [r for r in every if r.up.user_backups != r.up.backups]
     out.append(Verdict(

@@ -46,9 +46,12 @@ def seed_ontap_volumes(emu: Any, count: int, file_systems: int) -> list[str]:
     ]
 
 
-def program_for(provider: str, volume_ids: list[str], resolved: Optional[list[float]] = None) -> Callable[[], None]:
+def program_for(
+    provider: str, volume_ids: list[str], resolved: Optional[list[float]] = None, tracked: Optional[list[int]] = None
+) -> Callable[[], None]:
     """The stack's program. ``resolved`` gets the moment (time.monotonic) the program saw the last of
-    its backups' outputs resolved, as a program that exports them would."""
+    its backups' outputs resolved, as a program that exports them would; ``tracked``, per run, how
+    many Output tasks building the backups left in the SDK's end-of-program wait (sdk_tracking.py)."""
     import pulumi
 
     def note(_values: Any) -> None:
@@ -57,9 +60,14 @@ def program_for(provider: str, volume_ids: list[str], resolved: Optional[list[fl
 
     if provider == OURS:
         from fsx_backup_component import FsxBackup
+        from fsx_backup_component.sdk_tracking import tracked_count
 
         def ours() -> None:
+            before = tracked_count()
             made = [FsxBackup(f"b{i:03d}", volume_id=volume_id) for i, volume_id in enumerate(volume_ids)]
+            after = tracked_count()
+            if tracked is not None and before is not None and after is not None:
+                tracked.append(after - before)
             pulumi.Output.all(*[b.backup_id for b in made], *[b.tags for b in made]).apply(note)
 
         return ours
@@ -116,6 +124,9 @@ class UpResult:
     throttled: int = 0  # calls the emulator answered ThrottlingException
     provider_cpu: float = float("nan")  # CPU seconds of the update's provider process
     harness_cpu: float = float("nan")  # CPU seconds of this process (engine harness, program, emulator)
+    # Output tasks per backup left in the SDK's end-of-program wait by the update's program (ours only;
+    # nan when the SDK keeps no such set): each one makes that wait longer for every other (quadratic).
+    tracked_per_backup: float = float("nan")
     calls: dict[str, int] = field(default_factory=dict)
     check_request: Any = None
     configure_request: Any = None
@@ -219,7 +230,8 @@ def run_up(
         volume_ids = seed_ontap_volumes(emu, backups, file_systems)
         with harness_for(provider, emu, backups) as h:
             resolved: list[float] = []
-            program = program_for(provider, volume_ids, resolved)
+            tracked: list[int] = []
+            program = program_for(provider, volume_ids, resolved, tracked)
             emu.reset_counters()
             if storm is not None:
                 # As tests/reliability/test_transient_faults.py: the storm starts with the update's first
@@ -282,6 +294,7 @@ def run_up(
                 throttled=sum(storm.throttled for storm in emu.faults.storms), calls=calls,
                 provider_cpu=sampler.cpu.get(update_pid or -1, float("nan")),
                 harness_cpu=(after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+                tracked_per_backup=tracked[-1] / backups if tracked else float("nan"),
                 check_request=first_check.request, configure_request=configure.request,
                 backup_check_request=backup_check.request, env=env,
             )

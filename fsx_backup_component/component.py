@@ -22,6 +22,7 @@ from .eligibility import DEFAULT_TIMEOUT_SECONDS
 from .errors import InvalidInputError
 from .life import LifeProvider
 from .provider import BackupProvider
+from .sdk_tracking import awaited_by_registrations
 
 COMPONENT_TYPE = "fsx-backup:index:FsxBackup"
 
@@ -152,6 +153,18 @@ class FsxBackup(pulumi.ComponentResource):
         args: Optional[FsxBackupArgs] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
         **kwargs: Any,
+    ) -> None:
+        # The Outputs made here are left to the registrations that await them (sdk_tracking.py):
+        # otherwise the SDK's end-of-program wait is quadratic in the stack's backups.
+        with awaited_by_registrations():
+            self._build(resource_name, args, opts, kwargs)
+
+    def _build(
+        self,
+        resource_name: str,
+        args: Optional[FsxBackupArgs],
+        opts: Optional[pulumi.ResourceOptions],
+        kwargs: Mapping[str, Any],
     ) -> None:
         super().__init__(COMPONENT_TYPE, resource_name, None, opts)
         args = _merge_args(args, kwargs)
@@ -298,9 +311,9 @@ def _first_set(values: Sequence[Any]) -> pulumi.Output[Any]:
     return pulumi.Output(resources(), value(), is_known(), is_secret())
 
 
-# Every Output is a task the SDK's end-of-program wait goes over again at each completion
-# (pulumi/runtime/stack.py wait_for_rpcs: quadratic in the tasks), so a stack of hundreds of
-# backups pays for each Output an instance makes (BENCHMARKS.md). Plain values take no Output here.
+# Every Output is a task (and, when sdk_tracking cannot untrack it, one more task in the SDK's
+# quadratic end-of-program wait), so a stack of hundreds of backups pays for each Output an
+# instance makes (BENCHMARKS.md). Plain values take no Output here.
 
 
 def _generation_digest(*values: Any) -> Any:

@@ -209,6 +209,18 @@ MUTANTS: tuple[Mutant, ...] = (
         (U + "test_host.py", E + "test_host_internals.py"),
     ),
     Mutant(
+        "sdk-tracking-off", "sdk_tracking.py",
+        "        for task in outputs.difference(before):", "        for task in ():",
+        "the component's Outputs stay in the SDK's quadratic end-of-program wait (256 backups: 4.6x)",
+        ("tests/component/test_output_tracking.py", U + "test_sdk_tracking.py"),
+    ),
+    Mutant(
+        "sdk-tracking-everything", "sdk_tracking.py",
+        "        for task in outputs.difference(before):", "        for task in list(outputs):",
+        "untracks the program's own Outputs too: a fault in one of them would no longer fail the program",
+        ("tests/component/test_output_tracking.py", U + "test_sdk_tracking.py"),
+    ),
+    Mutant(
         "region-regex-strict", "eligibility.py",
         r'REGION_RE = re.compile(r"^[a-z]{2,}(-[a-z]+)+-\d{1,2}\Z")',
         r'REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")',
