@@ -85,8 +85,8 @@ def take_backup(
         adopted_by_tag = backup is not None
         if backup is None:
             if sent_tags is None:
-                sent_tags = dict(tags) if tags else fsx.tags_copied_to_backups(
-                    client, file_system_id=file_system_id, volume_id=volume_id
+                sent_tags = dict(tags) if tags else runtime.lookups(client).tags_copied_to_backups(
+                    file_system_id=file_system_id, volume_id=volume_id
                 )
             try:
                 outcome = _create_when_not_busy(

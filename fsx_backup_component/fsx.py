@@ -351,6 +351,9 @@ _KNOWN_REGIONS: Optional[frozenset[str]] = None
 def known_regions() -> frozenset[str]:
     """Regions botocore's endpoint data knows for FSx, across all partitions. Local data, no call."""
     global _KNOWN_REGIONS
+    known = _KNOWN_REGIONS
+    if known is not None:  # loaded: no lock (the lock is the client factory's, held while clients are made)
+        return known
     # Under a lock: 32 concurrent first checks would otherwise each load the endpoint data.
     with _CLIENTS_LOCK:
         if _KNOWN_REGIONS is None:
@@ -688,26 +691,35 @@ def tag_value(backup: Backup, key: str) -> Optional[str]:
 
 
 def tags_copied_to_backups(
-    client: Any, *, file_system_id: Optional[str], volume_id: Optional[str]
+    client: Any,
+    *,
+    file_system_id: Optional[str],
+    volume_id: Optional[str],
+    describe: Optional[Callable[[str], Optional[dict[str, Any]]]] = None,
 ) -> dict[str, str]:
     """The tags FSx itself would copy to a backup made without Tags (CopyTagsToBackups on the file
     system or volume). The component always sends Tags (the request-token tag is the durable marker
-    of every backup), and a request with Tags turns FSx's own copying off, so it copies them here."""
+    of every backup), and a request with Tags turns FSx's own copying off, so it copies them here.
+    ``describe``: how to get the target's description now (lookups.py shares one call among the
+    creates of a moment); by default its own DescribeVolumes / DescribeFileSystems."""
+    if describe is None:
+        describe = functools.partial(_describe_one, client, volume=bool(volume_id))
     try:
-        return _tags_copied_to_backups(client, file_system_id=file_system_id, volume_id=volume_id)
+        return _tags_copied_to_backups(describe(volume_id or file_system_id or ""), volume=bool(volume_id))
     except ClientError as exc:
         operation = "DescribeVolumes" if volume_id else "DescribeFileSystems"
         raise _api_error(operation, exc, volume_id or file_system_id or "?") from exc
 
 
-def _tags_copied_to_backups(
-    client: Any, *, file_system_id: Optional[str], volume_id: Optional[str]
-) -> dict[str, str]:
-    if volume_id:
-        item = describe_volumes(client, [volume_id]).get(volume_id)
+def _describe_one(client: Any, target_id: str, *, volume: bool) -> Optional[dict[str, Any]]:
+    found = describe_volumes(client, [target_id]) if volume else describe_file_systems(client, [target_id])
+    return found.get(target_id)
+
+
+def _tags_copied_to_backups(item: Optional[dict[str, Any]], *, volume: bool) -> dict[str, str]:
+    if volume:
         config = (item or {}).get("OntapConfiguration") or (item or {}).get("OpenZFSConfiguration") or {}
     else:
-        item = describe_file_systems(client, [file_system_id or ""]).get(file_system_id or "")
         config = next(
             (
                 (item or {}).get(key) or {}

@@ -1,6 +1,7 @@
 """Target look-ups, coalesced per client (``watcher.Coalescer``): for preview checks, FSx descriptions
 of file systems and volumes turned into the facts eligibility.py judges (cached briefly); for
-creates, the listing of a target's backups that finds this generation's token tag (never cached)."""
+creates, the listing of a target's backups that finds this generation's token tag and the target's
+tags FSx would copy to the backup (both never cached)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from .watcher import Coalescer, WaitFn, condition_wait
 # targets). Creates of a large stack arrive over a second or two; a quarter second gathers dozens of
 # them per listing, and is nothing next to a backup that takes minutes.
 LISTING_WINDOW = 0.25
+# How long a create waits for others to share its description of the target (when FSx's tag copying
+# must be read). The creates that shared a listing are released by it together: a few milliseconds apart.
+DESCRIBE_WINDOW = 0.05
 
 
 class TargetLookups:
@@ -39,6 +43,17 @@ class TargetLookups:
         self._associations: Coalescer[int] = Coalescer(
             functools.partial(fsx.count_data_repository_associations, client), clock=clock, wait=wait
         )
+        # For creates: descriptions no older than the create asking (ttl 0), one DescribeVolumes /
+        # DescribeFileSystems per 50 targets of the creates released together by a shared listing,
+        # instead of one each (a burst FSx would throttle).
+        self._client = client
+        self._current = {
+            name: Coalescer[Optional[dict[str, Any]]](describe, window=DESCRIBE_WINDOW, ttl=0.0, clock=clock, wait=wait)
+            for name, describe in (
+                ("volume", functools.partial(fsx.describe_volumes, client)),
+                ("file system", functools.partial(fsx.describe_file_systems, client)),
+            )
+        }
         self._listings = {
             name: Coalescer[list[fsx.Backup]](
                 functools.partial(fsx.list_user_backups_of, client, filter_name=name),
@@ -57,6 +72,14 @@ class TargetLookups:
         if volume_id:
             return self._listings["volume-id"].get(volume_id)
         return self._listings["file-system-id"].get(file_system_id or "")
+
+    def tags_copied_to_backups(self, *, file_system_id: Optional[str], volume_id: Optional[str]) -> dict[str, str]:
+        """``fsx.tags_copied_to_backups``, the target described now, in one call with the targets of
+        the creates that ask at the same moment."""
+        current = self._current["volume" if volume_id else "file system"]
+        return fsx.tags_copied_to_backups(
+            self._client, file_system_id=file_system_id, volume_id=volume_id, describe=current.get
+        )
 
     def file_system(self, file_system_id: str) -> Optional[FileSystemFacts]:
         """The facts of one file system, ``None`` if it does not exist in this region."""

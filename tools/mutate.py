@@ -221,6 +221,24 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/component/test_output_tracking.py", U + "test_sdk_tracking.py"),
     ),
     Mutant(
+        "copied-tags-one-call-each", "lookups.py",
+        "describe=current.get", "describe=None",
+        "each create describes its target alone: 256 creates, 256 DescribeVolumes in a burst",
+        (U + "test_listing_batches.py",),
+    ),
+    Mutant(
+        "copied-tags-own-call", "backups.py",
+        "runtime.lookups(client).tags_copied_to_backups(", "fsx.tags_copied_to_backups(client, ",
+        "a create reads its target's tags to copy on its own, not with the creates of its moment",
+        (E + "test_copied_tags.py", U + "test_backups.py"),
+    ),
+    Mutant(
+        "copied-tags-cached", "lookups.py",
+        "window=DESCRIBE_WINDOW, ttl=0.0", "window=DESCRIBE_WINDOW, ttl=60.0",
+        "the tags to copy come from a description up to a minute old: tags changed since are missed",
+        (U + "test_listing_batches.py",),
+    ),
+    Mutant(
         "region-regex-strict", "eligibility.py",
         r'REGION_RE = re.compile(r"^[a-z]{2,}(-[a-z]+)+-\d{1,2}\Z")',
         r'REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")',

@@ -43,9 +43,10 @@ TOKENS = [derive_token(URN, GEN, n) for n in range(MAX_TOKEN_ATTEMPTS)]
 
 @pytest.fixture(autouse=True)
 def listings_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A create here is alone: its listing need not wait for others to share it (the window and the
+    """A create here is alone: its listing (and description) need not wait for others to share it (the window and the
     sharing are tested in test_lookups.py), so the fake clock shows only the waits under test."""
     monkeypatch.setattr(lookups, "LISTING_WINDOW", 0.0)
+    monkeypatch.setattr(lookups, "DESCRIBE_WINDOW", 0.0)
 
 
 def fake_runtime(client: Any, clock: FakeClock) -> Runtime:

@@ -137,3 +137,66 @@ def test_a_listing_is_never_served_from_cache() -> None:
     client.backups.append(listed(1, target, token="tok"))
     assert lookups.user_backups(file_system_id=None, volume_id=target) == [listed(1, target, token="tok")]
     assert client.calls == [[target], [target]]
+
+
+# -------------------------------------------------------------------------------------------------
+# the tags FSx would copy (read when a create sends no tags): one description per 50 targets
+
+
+class DescribingFsx:
+    """DescribeVolumes by IDs: volume ``n`` copies its tags to backups when ``n`` is even."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self.tags: dict[str, str] = {"team": "data"}
+
+    def can_paginate(self, _operation: str) -> bool:
+        return False
+
+    def describe_volumes(self, *, VolumeIds: list[str]) -> dict[str, Any]:  # noqa: N803
+        assert len(VolumeIds) <= 50, "the model allows at most 50 IDs"
+        self.calls.append(list(VolumeIds))
+        return {"Volumes": [
+            {"VolumeId": v, "VolumeType": "ONTAP", "Tags": [{"Key": k, "Value": f"{val}-{v}"} for k, val in self.tags.items()],
+             "OntapConfiguration": {"CopyTagsToBackups": int(v[-3:], 16) % 2 == 0}}
+            for v in VolumeIds
+        ]}
+
+
+def test_concurrent_creates_read_the_tags_to_copy_in_one_description_per_50_targets() -> None:
+    targets = [volume(n) for n in range(120)]
+    client = DescribingFsx()
+    clock = FakeClock()
+    lookups = Runtime(clock=clock, wait=lambda condition, _seconds: condition.wait(0.005)).lookups(client)
+    results: dict[str, dict[str, str]] = {}
+    threads = [
+        threading.Thread(
+            target=lambda t=t: results.update({t: lookups.tags_copied_to_backups(file_system_id=None, volume_id=t)}),
+            daemon=True,
+        )
+        for t in targets
+    ]
+    for thread in threads:
+        thread.start()
+    queued = lookups._current["volume"]._queued
+    deadline = time.monotonic() + 10
+    while len(queued) < len(targets) and not client.calls and time.monotonic() < deadline:
+        time.sleep(0.001)
+    clock.advance(1.0)  # past the window
+    for thread in threads:
+        thread.join(10)
+        assert not thread.is_alive()
+    assert sorted(len(c) for c in client.calls) == [20, 50, 50], "one call each used to be 120 calls"
+    assert results[targets[2]] == {"team": f"data-{targets[2]}"}, "each create gets its own target's tags"
+    assert results[targets[3]] == {}, "a volume that does not copy its tags gives none"
+
+
+def test_the_tags_to_copy_are_never_served_from_cache() -> None:
+    target = volume(2)
+    client = DescribingFsx()
+    clock = FakeClock()
+    lookups = Runtime(clock=clock, sleep=clock.sleep).lookups(client)
+    assert lookups.tags_copied_to_backups(file_system_id=None, volume_id=target) == {"team": f"data-{target}"}
+    client.tags = {"team": "storage"}
+    assert lookups.tags_copied_to_backups(file_system_id=None, volume_id=target) == {"team": f"storage-{target}"}
+    assert client.calls == [[target], [target]]
