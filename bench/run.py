@@ -1,6 +1,6 @@
 """Scale benchmark: hundreds of backups in one `pulumi up`, ours vs a hand-written baseline (issue 12).
 
-    .venv/bin/python bench/run.py            # full run (1, 32, 128, 256 backups; ~15 minutes on 2 cores)
+    .venv/bin/python bench/run.py            # full run (1, 32, 128, 256 backups, each the median of 3 runs; ~7 minutes on 2 cores)
     .venv/bin/python bench/run.py --quick    # ~1 minute (1 and 8 backups, short backups)
 
 Drives the real provider host (``python -u -m pulumi.dynamic``) through the engine harness
@@ -76,11 +76,14 @@ class BenchConfig:
     preview_file_systems: int = 4
     long_backup_seconds: float = 7200.0
     quick: bool = False
+    # Each stack `up` is run this many times, the sizes interleaved (1, 32, ..., 1, 32, ...); a row is
+    # the run with the median provider share. A 2-core machine moves one run by +-5 %.
+    repeats: int = 3
 
 
 FULL = BenchConfig()
 QUICK = BenchConfig(sizes=(1, 8), baseline_sizes=(1, 8), duration=2.0, storm_backups=8, storm_seconds=2.0,
-                    cold_starts=3, preview_targets=8, quick=True)
+                    cold_starts=3, preview_targets=8, quick=True, repeats=1)
 
 
 @dataclass
@@ -143,6 +146,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     machine: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    shares: dict[tuple[str, int], list[float]] = field(default_factory=dict)  # provider share of every run
 
     def table(self) -> str:
         lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" for _ in COLUMNS) + "|"]
@@ -252,10 +256,14 @@ def run_bench(config: BenchConfig = FULL, log: Callable[[str], None] = lambda m:
             f"with set-up), {result.describe_backups} DescribeBackups, RSS {result.rss_mb:.0f} MB")
         return result
 
-    ups: dict[tuple[str, int], UpResult] = {}
-    for provider, sizes in ((OURS, config.sizes), (BASELINE, config.baseline_sizes)):
-        for n in sizes:
-            ups[(provider, n)] = up(provider, n)
+    runs: dict[tuple[str, int], list[UpResult]] = {}
+    for repeat in range(max(1, config.repeats)):
+        if config.repeats > 1:
+            log(f"repeat {repeat + 1} of {config.repeats}")
+        for provider, sizes in ((OURS, config.sizes), (BASELINE, config.baseline_sizes)):
+            for n in sizes:
+                runs.setdefault((provider, n), []).append(up(provider, n))
+    ups = {key: median_run(results) for key, results in runs.items()}
     storm_up = up(OURS, config.storm_backups, storm=(config.storm_rate, config.storm_seconds))
 
     cold: dict[str, list[float]] = {}
@@ -274,7 +282,8 @@ def run_bench(config: BenchConfig = FULL, log: Callable[[str], None] = lambda m:
     rows = [Row(up=u, ratio=u.provider_share / ups[(u.provider, 1)].provider_share) for u in ups.values()]
     storm_row = Row(up=storm_up, ratio=storm_up.provider_share / ups[(OURS, 1)].provider_share,
                     label=f"{config.storm_rate:.0%} throttled for {config.storm_seconds:g} s")
-    report = Report(config, rows, storm_row, long_backup, previews, cold, backup_cold, machine=machine)
+    report = Report(config, rows, storm_row, long_backup, previews, cold, backup_cold, machine=machine,
+                    shares={key: [r.provider_share for r in results] for key, results in runs.items()})
     report.verdicts = verdicts(report)
     report.notes = notes(report)
     try:
@@ -283,6 +292,12 @@ def run_bench(config: BenchConfig = FULL, log: Callable[[str], None] = lambda m:
         pass
     report.seconds = time.monotonic() - started
     return report
+
+
+def median_run(results: list[UpResult]) -> UpResult:
+    """The run with the median provider share (the lower middle one of an even number)."""
+    ordered = sorted(results, key=lambda r: r.provider_share)
+    return ordered[(len(ordered) - 1) // 2]
 
 
 def _row(report: Report, provider: str, backups: int) -> Row:
@@ -395,6 +410,11 @@ def notes(report: Report) -> list[str]:
                 f"{u.provider_share:.1f}s, preview pass {u.preview:.1f}s; CPU: provider {u.provider_cpu:.1f}s, "
                 f"harness process (program, engine, emulator) {u.harness_cpu:.1f}s"
             )
+    if c.repeats > 1:
+        out.append(
+            f"each stack row is the median of {c.repeats} runs (sizes interleaved); provider share of every run: "
+            + "; ".join(f"{p} {n}: {', '.join(f'{x:.1f}' for x in xs)} s" for (p, n), xs in report.shares.items())
+        )
     if c.quick or c.sizes != FULL.sizes:
         out.append(
             f"reduced run (stacks of {', '.join(map(str, c.sizes))}, D={c.duration:g}s): the time goals are stated for "
@@ -418,12 +438,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--storm-backups", type=int, help="backups of the throttled row (default 48)")
     parser.add_argument("--cold-starts", type=int, help="provider spawns for the cold start median (default 5)")
     parser.add_argument("--preview-targets", type=int, help="targets of the preview stack (default 32)")
+    parser.add_argument("--repeats", type=int, help="runs of each stack, the median reported (default 3; --quick 1)")
     parser.add_argument("--output", type=Path, help="also write the report to this file")
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
     overrides = {
         "sizes": _sizes(args.sizes), "baseline_sizes": _sizes(args.baseline_sizes), "duration": args.duration,
         "storm_backups": args.storm_backups, "cold_starts": args.cold_starts, "preview_targets": args.preview_targets,
+        "repeats": args.repeats,
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     report = run_bench(config)

@@ -62,12 +62,16 @@ MAX_BACKUP_TAGS = 50
 # FSx errors carry no `retryable` trait in botocore's model, so BackupInProgress & co. are never
 # retried by botocore (https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html)
 # and are handled explicitly below. Ten attempts in all survive heavy throttling bursts.
+MAX_POOL_CONNECTIONS = 128
 _CONFIG_SETTINGS: dict[str, dict[str, Any]] = {
     "RETRY_CONFIG": dict(
         retries={"mode": "standard", "total_max_attempts": 10},
         user_agent_extra="fsx-backup-component",
         connect_timeout=10,
         read_timeout=60,
+        # Every waiting create of a stack may call at once (256 in the bench); botocore's default of
+        # 10 pooled connections would open, and then drop, a new TLS connection for each call beyond it.
+        max_pool_connections=MAX_POOL_CONNECTIONS,
     ),
     "POLL_RETRY_CONFIG": dict(
         retries={"mode": "standard", "total_max_attempts": 2},
