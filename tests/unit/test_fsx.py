@@ -859,6 +859,8 @@ def test_client_for_is_cached_per_region_and_uses_the_retry_config(aws_env: None
     # `total_max_attempts` counts the first attempt: 10 attempts in all.
     assert east.meta.config.retries["total_max_attempts"] == 10
     assert "fsx-backup-component" in east.meta.config.user_agent_extra
+    # A stack's creates call at once: past the pool, botocore opens (and drops) a connection per call.
+    assert east.meta.config.max_pool_connections == fsx.MAX_POOL_CONNECTIONS >= 128
 
 
 def test_client_for_honours_the_fsx_endpoint_variable(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
