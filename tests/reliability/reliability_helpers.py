@@ -151,6 +151,7 @@ class FaultTally:
 
     def __init__(self, emu: FsxEmulator) -> None:
         self.injected: Counter[str] = Counter()
+        self.by_operation: Counter[tuple[str, str]] = Counter()  # (error code, operation)
         self._lock = threading.Lock()
         original = emu.faults.pick
 
@@ -159,6 +160,7 @@ class FaultTally:
             if error is not None:
                 with self._lock:
                     self.injected[error.code] += 1
+                    self.by_operation[(error.code, operation)] += 1
             return error
 
         emu.faults.pick = pick  # type: ignore[method-assign]

@@ -134,7 +134,7 @@ def guarantees_table() -> str:
         (
             "A throttling storm costs time, not a failed `up` nor a duplicate",
             f"{_pct(f.STORM_RATE)} of ALL FSx calls answered ThrottlingException for {f.STORM_SECONDS:g} s "
-            f"(emulator throttle_storm) from the start of `up` of a {f.STORM_STACK_SIZE}-backup stack; and "
+            f"(emulator throttle_storm) from the first CreateBackup of the `up` of a {f.STORM_STACK_SIZE}-backup stack; and "
             f"{storm.CALLS} concurrent CreateBackup calls through one client in the same storm, with and "
             "without the package's own retries",
             f"1 stack of {f.STORM_STACK_SIZE} backups; {storm.CALLS} calls twice",
