@@ -1,6 +1,6 @@
 """Scale benchmark: hundreds of backups in one `pulumi up`, ours vs a hand-written baseline (issue 12).
 
-    .venv/bin/python bench/run.py            # full run (1, 32, 128, 256 backups, each the median of 3 runs; ~7 minutes on 2 cores)
+    .venv/bin/python bench/run.py            # full run (1, 32, 128, 256 backups, each the median of 3 runs; ~6 minutes on 2 cores)
     .venv/bin/python bench/run.py --quick    # ~1 minute (1 and 8 backups, short backups)
 
 Drives the real provider host (``python -u -m pulumi.dynamic``) through the engine harness
