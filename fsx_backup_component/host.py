@@ -6,8 +6,8 @@ serialize a stack's backups in groups of four. When our provider is loaded into 
 ``widen_host_thread_pool`` finds the grpc server's pool and raises its worker limit (1024 by default,
 ``FSX_BACKUP_HOST_WORKERS``); waits then overlap and share one poller (watcher.py). The limit is a
 ceiling, not a size: the pool starts the threads its queued calls need at once and then grows on
-demand, one thread per call that finds no idle one: a stack of 256 backups runs 220-280 threads
-(the provider stays near 100 MB; BENCHMARKS.md) and a small stack a handful. If the internals are not
+demand, one thread per call that finds no idle one: a stack of 256 backups runs 250-460 threads
+(the provider stays near 110 MB; BENCHMARKS.md) and a small stack a handful. If the internals are not
 found or behave differently, the provider still works, only slower (4 at a time), and says so once. Guarded by tests that fail loudly
 if the SDK or grpc internals change (tests/e2e/test_host_internals.py, tests/unit/test_host.py).
 """
