@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pytest
 from unit_helpers import FakeClock
 
 from fsx_backup_component import fsx
 from fsx_backup_component.errors import AwsApiError
+from fsx_backup_component.lookups import TargetLookups
 from fsx_backup_component.runtime import Runtime
 
 
@@ -89,20 +90,23 @@ def test_another_failure_of_a_listing_names_the_targets() -> None:
         fsx.list_user_backups_of(Throttled([], set()), [volume(1), volume(2)], filter_name="volume-id")
 
 
-def _concurrently(client: Any, targets: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """``targets`` creates asking for their listings at once through the production wiring
-    (Runtime.lookups, the default listing window), on a clock frozen until every one has queued."""
+def _concurrently(
+    client: Any,
+    targets: list[str],
+    ask: Callable[[TargetLookups, str], Any] = lambda lookups, t: lookups.user_backups(file_system_id=None, volume_id=t),
+    queue: Callable[[TargetLookups], Any] = lambda lookups: lookups._listings["volume-id"]._queued,
+) -> dict[str, Any]:
+    """``targets`` creates each making ``ask`` at once through the production wiring (Runtime.lookups,
+    the default windows), on a clock frozen until every one is in ``queue`` (default: the listing)."""
     clock = FakeClock()
     lookups = Runtime(clock=clock, wait=lambda condition, _seconds: condition.wait(0.005)).lookups(client)
-    results: dict[str, list[dict[str, Any]]] = {}
+    results: dict[str, Any] = {}
     threads = [
-        threading.Thread(target=lambda t=t: results.update({t: lookups.user_backups(file_system_id=None, volume_id=t)}),
-                         daemon=True)
-        for t in targets
+        threading.Thread(target=lambda t=t: results.update({t: ask(lookups, t)}), daemon=True) for t in targets
     ]
     for thread in threads:
         thread.start()
-    queued = lookups._listings["volume-id"]._queued
+    queued = queue(lookups)
     deadline = time.monotonic() + 10
     while len(queued) < len(targets) and not client.calls and time.monotonic() < deadline:
         time.sleep(0.001)
@@ -166,26 +170,11 @@ class DescribingFsx:
 def test_concurrent_creates_read_the_tags_to_copy_in_one_description_per_50_targets() -> None:
     targets = [volume(n) for n in range(120)]
     client = DescribingFsx()
-    clock = FakeClock()
-    lookups = Runtime(clock=clock, wait=lambda condition, _seconds: condition.wait(0.005)).lookups(client)
-    results: dict[str, dict[str, str]] = {}
-    threads = [
-        threading.Thread(
-            target=lambda t=t: results.update({t: lookups.tags_copied_to_backups(file_system_id=None, volume_id=t)}),
-            daemon=True,
-        )
-        for t in targets
-    ]
-    for thread in threads:
-        thread.start()
-    queued = lookups._current["volume"]._queued
-    deadline = time.monotonic() + 10
-    while len(queued) < len(targets) and not client.calls and time.monotonic() < deadline:
-        time.sleep(0.001)
-    clock.advance(1.0)  # past the window
-    for thread in threads:
-        thread.join(10)
-        assert not thread.is_alive()
+    results = _concurrently(
+        client, targets,
+        ask=lambda lookups, t: lookups.tags_copied_to_backups(file_system_id=None, volume_id=t),
+        queue=lambda lookups: lookups._current["volume"]._queued,
+    )
     assert sorted(len(c) for c in client.calls) == [20, 50, 50], "one call each used to be 120 calls"
     assert results[targets[2]] == {"team": f"data-{targets[2]}"}, "each create gets its own target's tags"
     assert results[targets[3]] == {}, "a volume that does not copy its tags gives none"
