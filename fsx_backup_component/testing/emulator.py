@@ -396,6 +396,11 @@ class FsxEmulator:
         host, port = self._server.address
         return f"http://{host}:{port}"
 
+    @property
+    def requests_in_flight(self) -> int:
+        """HTTP requests received and not yet answered (0 when stopped)."""
+        return self._server.in_flight if self._server is not None else 0
+
     # --- helpers --------------------------------------------------------------------------------
 
     def _region(self, name: str, account_id: str | None = None) -> _Region:
@@ -764,7 +769,7 @@ class FsxEmulator:
             raise refusal
         assert model is not None and handler is not None
         if self.faults.latency_seconds > 0 and self.faults.applies_to(operation or ""):
-            time.sleep(self.faults.latency_seconds)  # outside the lock: other clients keep going
+            self.faults.sleep(self.faults.latency_seconds)  # outside the lock: other clients keep going
         injected = self.faults.pick(operation or "")
         if injected is not None:
             raise injected

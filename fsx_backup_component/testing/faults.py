@@ -20,7 +20,9 @@ THROTTLE_MESSAGE = "Rate exceeded"
 @dataclass
 class ThrottleStorm:
     """``rate`` of the matching requests answered ThrottlingException from ``start`` (emulator clock)
-    for ``seconds``. ``operations`` None = every FSx operation."""
+    for ``seconds``, or for the next ``calls`` matching requests when that is given (a storm measured
+    in requests hits the same calls however fast or slow the machine runs them).
+    ``operations`` None = every FSx operation."""
 
     rate: float
     start: float
@@ -29,12 +31,15 @@ class ThrottleStorm:
     rng: random.Random
     throttled: int = 0
     seen: int = 0
+    calls: int | None = None
 
     @property
     def end(self) -> float:
         return self.start + self.seconds
 
     def active(self, now: float) -> bool:
+        if self.calls is not None:
+            return self.start <= now and self.seen < self.calls
         return self.start <= now < self.end
 
 
@@ -59,6 +64,8 @@ class Faults:
     latency_seconds: float = 0.0
     operations: set[str] | None = None
     clock: Callable[[], float] = field(default=time.time, repr=False)
+    # How latency is waited: a test that only asserts *whether* latency applies swaps in a recorder.
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     storms: list[ThrottleStorm] = field(default_factory=list)
     injected: Counter[str] = field(default_factory=Counter)
     _rng: random.Random = field(default_factory=random.Random, repr=False)
@@ -86,20 +93,25 @@ class Faults:
         seed: int = 0,
         operations: Iterable[str] | None = None,
         start: float | None = None,
+        calls: int | None = None,
     ) -> ThrottleStorm:
-        """Arm a storm now (``start`` None) or at ``start`` on the emulator clock: for ``seconds``,
-        a ``rate`` fraction of all FSx calls (or of ``operations``) answer ThrottlingException (400).
+        """Arm a storm now (``start`` None) or at ``start`` on the emulator clock: for ``seconds``
+        (or, with ``calls``, for that many matching requests, however long they take), a ``rate``
+        fraction of all FSx calls (or of ``operations``) answer ThrottlingException (400).
         The storm draws from its own RNG seeded with ``seed``, so a run is reproducible."""
         if not 0.0 <= rate <= 1.0:
             raise ValueError("rate must be within 0..1")
         if seconds < 0:
             raise ValueError("seconds must be >= 0")
+        if calls is not None and calls < 0:
+            raise ValueError("calls must be >= 0")
         storm = ThrottleStorm(
             rate=float(rate),
             start=self.clock() if start is None else float(start),
             seconds=float(seconds),
             operations=frozenset(operations) if operations is not None else None,
             rng=random.Random(seed),
+            calls=calls,
         )
         with self._lock:
             self.storms.append(storm)

@@ -11,11 +11,12 @@ thread (see docs/emulator.md, "Protocol").
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -231,6 +232,10 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def do_POST(self) -> None:  # noqa: N802 - name fixed by BaseHTTPRequestHandler
+        with self.server.counting():
+            self._post()
+
+    def _post(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         target = self.headers.get("X-Amz-Target", "")
@@ -288,6 +293,20 @@ class _Server(ThreadingHTTPServer):
         self.dispatch = dispatch
         self.gate = gate
         self.sts = sts
+        self.in_flight = 0
+        self._count_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[None]:
+        """Counts requests being served, so that a test can wait for "nothing in flight" (the
+        requests of a killed client still land) instead of for a quiet time."""
+        with self._count_lock:
+            self.in_flight += 1
+        try:
+            yield
+        finally:
+            with self._count_lock:
+                self.in_flight -= 1
 
 
 class EmulatorServer:
@@ -306,6 +325,11 @@ class EmulatorServer:
     def address(self) -> tuple[str, int]:
         host, port = self._server.server_address[:2]
         return str(host), int(port)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests received and not yet answered."""
+        return self._server.in_flight
 
     def start(self) -> None:
         self._thread.start()

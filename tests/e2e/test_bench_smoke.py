@@ -3,11 +3,12 @@ figures hold their goals, so a regression fails here and not only in a report no
 
 Counted figures (DescribeBackups per poll round = ceil(pending/50), calls of the larger stack vs one,
 provider RSS, duplicates, sizes, Output tasks each backup leaves in the SDK's end-of-program wait)
-must meet their goals exactly: they do not depend on the machine.
-Timed figures (the provider share ratio, cold start) get ``TIME_SLACK`` on top of their goal, and the
-per-round count one call (``ROUND_SLACK``: rounds are told apart by time), because
-CI machines are shared; the full bench judges them against the goal itself (BENCHMARKS.md). Planting
-a one-poll-per-backup watcher fails this test (BENCHMARKS.md, "The smoke test").
+must meet their goals exactly: they do not depend on the machine, and the per-round count gets one
+call (``ROUND_SLACK``: rounds are told apart by time). Timed figures (the provider share ratio, cold
+start) are only required to be measured and reported here: a duration judged in the suite fails
+whenever the machine is busy (docs/testing.md, "Never flaky"); bench/run.py judges them against
+their goals, side by side, in one run (BENCHMARKS.md). Planting a one-poll-per-backup watcher fails
+this test (BENCHMARKS.md, "The smoke test").
 """
 
 from __future__ import annotations
@@ -15,10 +16,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bench import run
-
-# Wall-clock figures of a 2-core CI machine running other jobs: a regression past 1.5x its goal
-# still fails (e.g. creates serialized by a 4-worker pool: 2x for 8 backups).
-TIME_SLACK = 1.5
 
 # "Calls per poll round" is counted, but rounds are told apart by time in the emulator's request log
 # (bench/scenarios.py ROUND_GAP): on a loaded CI machine two rounds can land within the gap and read
@@ -31,7 +28,8 @@ SMOKE = replace(run.QUICK, duration=1.0, cold_starts=3)
 
 def within_goal(verdict: run.Verdict) -> bool:
     if verdict.timing:
-        return verdict.value <= verdict.goal * TIME_SLACK
+        # Measured, finite and positive: judged against its goal by the bench, not by the suite.
+        return 0.0 < verdict.value < float("inf")
     if verdict.name == "calls per round":
         return verdict.value <= verdict.goal + ROUND_SLACK
     return verdict.met

@@ -74,11 +74,15 @@ def test_latency_is_added_per_request(emu: FsxEmulator, client: Any) -> None:
     emu.faults.latency_seconds = 0.2
     started = time.monotonic()
     client.describe_backups()
-    assert time.monotonic() - started >= 0.2
-    emu.faults.reset()
-    started = time.monotonic()
+    assert time.monotonic() - started >= 0.2  # a real wait by default (a lower bound cannot flake)
+    slept: list[float] = []
+    emu.faults.sleep = slept.append
     client.describe_backups()
-    assert time.monotonic() - started < 0.2
+    emu.faults.operations = {"CreateBackup"}
+    client.describe_backups()  # latency narrowed to other operations
+    emu.faults.reset()
+    client.describe_backups()
+    assert slept == [0.2]
 
 
 def test_many_threads_one_backup_per_file_system(
@@ -185,6 +189,22 @@ def test_throttle_storm_throttles_that_fraction_of_all_calls_for_its_seconds(
     assert "ThrottlingException" in _storm_outcomes(emu, client, 20)
     clock.advance(0.1)
     assert set(_storm_outcomes(emu, client, 40)) == {"ok", "FileSystemNotFound"}
+
+
+def test_a_storm_of_so_many_calls_ends_after_them_whatever_the_clock_says(
+    emu: FsxEmulator, client: Any, clock: ManualClock
+) -> None:
+    """A storm measured in calls throttles among exactly the next ``calls`` requests, however long
+    they take (a loaded machine makes them slower, not fewer); then none."""
+    storm = emu.faults.throttle_storm(rate=0.7, seconds=0.0, calls=100, seed=7)
+    clock.advance(3600.0)  # time does not end it
+    during = _storm_outcomes(emu, client, 100)
+    assert storm.seen == 100 and storm.throttled == during.count("ThrottlingException")
+    assert 0.55 * 100 <= storm.throttled <= 0.85 * 100
+    assert set(_storm_outcomes(emu, client, 40)) == {"ok", "FileSystemNotFound"}
+    assert storm.seen == 100
+    with pytest.raises(ValueError, match="calls"):
+        emu.faults.throttle_storm(calls=-1)
 
 
 def test_throttle_storm_error_shape_and_reproducibility(clock: ManualClock, checker: Any) -> None:

@@ -131,11 +131,14 @@ def assert_converged(h: Any, program: Any = None) -> Any:
     return again
 
 
-def wait_emulator_idle(emu: FsxEmulator, quiet: float = 0.3, timeout: float = 15.0) -> None:
-    """Wait until no request has reached the emulator for ``quiet`` seconds (a request cut by a
-    provider kill is still served on the emulator's own thread; let it land before judging)."""
+def wait_emulator_idle(emu: FsxEmulator, quiet: float = 0.3, timeout: float = 60.0) -> None:
+    """Wait until no request is being served and none has arrived for ``quiet`` seconds (a request cut
+    by a provider kill is still served on the emulator's own thread; let it land before judging).
+    The in-flight count is the condition; the quiet time only covers bytes not yet read off the socket."""
 
     def quiet_now() -> bool:
+        if emu.requests_in_flight:
+            return False
         log = emu.call_log
         return not log or time.time() - log[-1][0] >= quiet
 

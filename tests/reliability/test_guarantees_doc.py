@@ -69,8 +69,8 @@ def guarantees_table() -> str:
             "BackupInProgress (an automatic backup running) is waited out",
             f"an AUTOMATIC backup ({a.AUTOMATIC_BACKUP_SECONDS:g} s) started as the provider sends CreateBackup",
             "1 backup",
-            f"`up` succeeds after the provider's busy pause (5 s); the automatic backup untouched; "
-            f"test bounded at {a.BUSY_TEST_BUDGET_SECONDS:g} s",
+            "`up` succeeds after the provider's busy pause (5 s): exactly one refused CreateBackup, "
+            "then one accepted; the automatic backup untouched",
         ),
         (
             "A FAILED backup reports AWS's reason and leaves nothing",
@@ -133,7 +133,7 @@ def guarantees_table() -> str:
         ),
         (
             "A throttling storm costs time, not a failed `up` nor a duplicate",
-            f"{_pct(f.STORM_RATE)} of ALL FSx calls answered ThrottlingException for {f.STORM_SECONDS:g} s "
+            f"{_pct(f.STORM_RATE)} of ALL FSx calls answered ThrottlingException for the next {f.STORM_CALLS} calls "
             f"(emulator throttle_storm) from the first CreateBackup of the `up` of a {f.STORM_STACK_SIZE}-backup stack; and "
             f"{storm.CALLS} concurrent CreateBackup calls through one client in the same storm, with and "
             "without the package's own retries",

@@ -36,7 +36,6 @@ from fsx_backup_component.testing import FsxEmulator
 # The provider's busy-wait pause is real time in the host (backups.BUSY_FIRST_WAIT = 5 s): keep
 # the automatic backup short so that the first retry after the pause succeeds.
 AUTOMATIC_BACKUP_SECONDS = 1.0
-BUSY_TEST_BUDGET_SECONDS = 20.0
 FAILURE_REASON = (
     "Backup failed because the file system has insufficient free storage capacity for the snapshot "
     "(emulated FailureDetails.Message)."
@@ -72,7 +71,9 @@ def test_backup_in_progress_from_an_automatic_backup_is_waited_out(
     assert mine["Lifecycle"] == "AVAILABLE" and up.stack_outputs["backup_id"] == mine["BackupId"]
     (auto,) = [b for b in emu.backups() if b["Type"] == "AUTOMATIC"]
     assert [auto["BackupId"]] == automatic and auto["Lifecycle"] == "AVAILABLE", "FSx's own backup is untouched"
-    assert elapsed < BUSY_TEST_BUDGET_SECONDS, f"waiting out BackupInProgress took {elapsed:.1f}s"
+    # One pause, then one accepted retry: the wait is the provider's busy pause, not a loop of
+    # refused creates (a count, so a loaded machine cannot fail it; the time is the ledger's).
+    assert [a.code for a in creates] == ["BackupInProgress", ""], creates
     ledger.record(
         "backup-in-progress",
         runs=1,
