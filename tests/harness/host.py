@@ -43,9 +43,14 @@ class ProviderHost:
         cwd: Optional[Path] = None,
         python: str = sys.executable,
         startup_timeout: float = STARTUP_TIMEOUT,
+        plugin_dir: Optional[Path] = None,
     ) -> None:
         self.engine_address = engine_address
-        self.command = [python, "-u", "-m", "pulumi.dynamic", engine_address]
+        # The dynamic host, or a `runtime: python` plugin as the CLI starts it: `python <dir> <engine>`.
+        self.command = (
+            [python, str(plugin_dir), engine_address] if plugin_dir is not None
+            else [python, "-u", "-m", "pulumi.dynamic", engine_address]
+        )
         self.env = dict(env)
         self.cwd = cwd
         self.startup_timeout = startup_timeout
