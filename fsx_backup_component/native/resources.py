@@ -149,7 +149,7 @@ def check_backup(urn: str, olds: Props, news: Props, env: Env) -> CheckAnswer:
     inputs, failures = checks.check(_old_inputs(old_state), new_inputs, env)
     inputs.pop(RESOURCE_URN, None)
     values, names = engine_inputs(inputs, secret)
-    answer = CheckAnswer(values, names, [Failure(engine_property(f.property), f.reason) for f in failures])
+    answer = CheckAnswer(values, names, [Failure(engine_property(f.property), engine_text(f.reason)) for f in failures])
     for name in unknown_names:
         answer.failures.append(Failure(name, f"is not an input of {BACKUP_TYPE}; valid inputs: {', '.join(sorted(INPUT_NAMES))}"))
     return answer
@@ -169,6 +169,15 @@ def engine_property(core_property: str) -> str:
     if not sep:
         return name
     return name + sep + re.sub(r"\.([a-z_]+)", lambda m: "." + camel(m.group(1)), rest)
+
+
+_QUOTED_SNAKE = re.compile(r"`([a-z]+(?:_[a-z]+)+)(=?)")
+
+
+def engine_text(message: str) -> str:
+    """A core message in the engine's names: `` `file_system_id` `` -> `` `fileSystemId` `` (the
+    core speaks to Python programs; a TypeScript or YAML user wrote the camelCase name)."""
+    return _QUOTED_SNAKE.sub(lambda m: "`" + CORE_INPUT_NAMES.get(m.group(1), camel(m.group(1))) + m.group(2), message)
 
 
 @dataclass
@@ -195,9 +204,13 @@ def diff_backup(urn: str, olds: Props, news: Props) -> DiffAnswer:
     )
 
 
+# Set on the state of a backup recorded before it was AVAILABLE (partial_outcome): only such a state
+# is resumed. An imported backup that is still CREATING is not ours to re-create: it is refreshed.
+INTERRUPTED = "interrupted"
+
+
 def _pending(state: Mapping[str, Any]) -> bool:
-    lifecycle = state.get("lifecycle")
-    return bool(lifecycle) and lifecycle not in (fsx.BACKUP_DONE_STATE, fsx.BACKUP_DELETED_STATE)
+    return bool(state.get(INTERRUPTED))
 
 
 @dataclass
@@ -285,7 +298,8 @@ def partial_outcome(urn: str, news: Props, backup_id: str, lifecycle: str, env: 
     request = Request.read(inputs)
     settings = env.settings(request.settings)
     region = env.region(request.region, settings) or ""
-    state = backup_state(request.inputs, {"BackupId": backup_id, "Lifecycle": lifecycle}, region=region)
+    state: dict[str, Any] = dict(backup_state(request.inputs, {"BackupId": backup_id, "Lifecycle": lifecycle}, region=region))
+    state[INTERRUPTED] = True
     return _outcome(state, secret)
 
 

@@ -110,7 +110,7 @@ class FsxBackupServicer(ProviderServicer):
         try:
             return await loop.run_in_executor(self.executor, call)
         except FsxBackupError as exc:
-            await context.abort(grpc.StatusCode.UNKNOWN, str(exc))
+            await context.abort(grpc.StatusCode.UNKNOWN, resources.engine_text(str(exc)))
         except Exception as exc:  # noqa: BLE001 - a bug must still reach the user as one line
             traceback.print_exc(file=sys.stderr)  # the plugin's log (`pulumi -v`), not the user's screen
             await context.abort(
@@ -215,11 +215,11 @@ class FsxBackupServicer(ProviderServicer):
                     "recorded in the stack, and the next `pulumi up` goes on waiting for the same backup"
                 )
             else:
-                message = str(exc)
+                message = resources.engine_text(str(exc))
             outcome = resources.partial_outcome(urn, news, exc.backup_id, exc.lifecycle, self.env())
             await context.abort_with_status(init_failed_status(message, outcome, news))
         except FsxBackupError as exc:
-            await context.abort(grpc.StatusCode.UNKNOWN, str(exc))
+            await context.abort(grpc.StatusCode.UNKNOWN, resources.engine_text(str(exc)))
         except Exception as exc:  # noqa: BLE001
             traceback.print_exc(file=sys.stderr)
             await context.abort(
@@ -263,7 +263,17 @@ class FsxBackupServicer(ProviderServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{request.type} {request.name!r}: {exc}")
         except FsxBackupError as exc:
             await context.abort(grpc.StatusCode.UNKNOWN, f"{request.type} {request.name!r}: {exc}")
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            # A child's registration refused by the engine (its Check failures, already shown to the
+            # user by the engine) arrives here as the SDK's error: one line, no traceback.
+            await context.abort(grpc.StatusCode.UNKNOWN, _first_line(str(exc)) or type(exc).__name__)
         raise AssertionError("unreachable")
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
 
 
 def _type(request: Any) -> str:

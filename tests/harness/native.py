@@ -330,6 +330,9 @@ class _Monitor(resource_pb2_grpc.ResourceMonitorServicer):
     def __init__(self, engine: NativeEngine) -> None:
         self.engine = engine
 
+    def GetDeploymentInfo(self, request: Any, context: Any) -> Any:  # noqa: N802
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, "GetDeploymentInfo")  # older engines, as the SDK expects
+
     def SupportsFeature(self, request: Any, context: Any) -> Any:  # noqa: N802
         return resource_pb2.SupportsFeatureResponse(hasSupport=request.id != "invokeTransforms")
 
