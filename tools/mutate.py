@@ -58,6 +58,7 @@ PACKAGE_DIR = REPO / PACKAGE
 U = "tests/unit/"
 E = "tests/e2e/"
 R = "tests/reliability/"
+N = "tests/native/"
 C = "tests/component/test_component.py"
 HARSH = E + "test_harsher_world.py"
 
@@ -434,6 +435,33 @@ MUTANTS: tuple[Mutant, ...] = (
         "self._config_region, self._config, self._config_failures = settings.region, connection.DEFAULT, ()",
         "configure() reads only aws:region, as it used to",
         (U + "test_provider.py",),
+    ),
+    # -- the native plugin (issue 21) --------------------------------------------------------------
+    Mutant(
+        "native-partial-not-resumed", "native/resources.py",
+        "return bool(state.get(INTERRUPTED))", "return False",
+        "the partial state looks like any other: the next `up` sees no change and never waits the backup out",
+        (N + "test_native_plugin.py",),
+    ),
+    Mutant(
+        "native-derived-not-secret", "native/resources.py",
+        "if any(s in input_secret for s in sources):", "if False:",
+        "only outputs of the same name as a secret input kept secret (the engine's rule for the dynamic host)",
+        (N + "test_native_plugin.py",),
+    ),
+    Mutant(
+        "native-cancel-ignored", "native/server.py",
+        "self.cancellation.event.set()", "pass",
+        "Cancel answered and ignored (what the SDK's own servers do with no provider.cancel): a cancelled "
+        "`up` waits out every backup",
+        (N + "test_native_plugin.py",),
+    ),
+    Mutant(
+        "native-snake-messages", "native/resources.py",
+        "answer = CheckAnswer(values, names, [Failure(engine_property(f.property), engine_text(f.reason)) for f in failures])",
+        "answer = CheckAnswer(values, names, [Failure(f.property, f.reason) for f in failures])",
+        "the core's Python names reach a TypeScript or YAML user (`file_system_id`)",
+        (N + "test_native_plugin.py",),
     ),
 )
 
