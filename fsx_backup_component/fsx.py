@@ -4,8 +4,8 @@ Plain functions taking the FSx client first, in sections: clients (one per regio
 credentials from boto3's own chain), errors (AWS errors -> the package's hierarchy, with
 ``raise ... from``; transient ones retried past botocore's quota by ``TransientRetry``), finders
 (``describe_*``, ``find_*``: every page read, and "not found" is ``None`` whatever form AWS used),
-actions (``create_backup``, ``copy_backup``, ``delete_backup``, ``tag_backup`` ...), and readers of
-a description (``failure_reason``, ``user_tags``). Waiting is not
+and actions (``create_backup``, ``copy_backup``, ``delete_backup``, ``tag_backup`` ...); the readers
+of a description (``failure_reason``, ``user_tags``) are records.py's, re-exported. Waiting is not
 done here: watcher.py polls through ``describe_backups``. No rule about *which* backup to make lives
 here; backups.py and copies.py decide, this module only asks AWS. See docs/design.md.
 """
@@ -39,24 +39,25 @@ from .errors import (
     QuotaExceededError,
     TargetNotFoundError,
 )
-
-Backup = dict[str, Any]
-FileSystem = dict[str, Any]
-Volume = dict[str, Any]
-
-# The backup lifecycle's end states (the Lifecycle member of the Backup shape in botocore's FSx model;
-# https://docs.aws.amazon.com/fsx/latest/APIReference/API_Backup.html). Never mix with file-system
-# lifecycles. A DELETED backup also leaves DescribeBackups.
-BACKUP_DONE_STATE = "AVAILABLE"
-BACKUP_FAILED_STATE = "FAILED"
-BACKUP_DELETED_STATE = "DELETED"
+from .records import (  # noqa: F401  (re-exported: the AWS edge's callers read records through it)
+    BACKUP_DELETED_STATE,
+    BACKUP_DONE_STATE,
+    BACKUP_FAILED_STATE,
+    MAX_BACKUP_TAGS,
+    TOKEN_TAG_KEY,
+    Backup,
+    FileSystem,
+    Volume,
+    failure_reason,
+    marked_by_token,
+    tag_value,
+    user_tags,
+)
 
 DESCRIBE_BATCH = 50  # BackupIds / FileSystemIds / VolumeIds per call (model max)
 DRA_FILTER_VALUES = 20  # values per Filter in DescribeDataRepositoryAssociations
 DRA_PAGE = 25  # MaxResults max of DescribeDataRepositoryAssociations
 
-TOKEN_TAG_KEY = "fsx-backup-component:request-token"
-MAX_BACKUP_TAGS = 50
 
 # Standard mode retries throttling, 5xx and connection errors with jittered exponential backoff.
 # FSx errors carry no `retryable` trait in botocore's model, so BackupInProgress & co. are never
@@ -628,18 +629,6 @@ def _listed_target(backup: Backup, filter_name: str) -> Optional[str]:
     return (backup.get("FileSystem") or {}).get("FileSystemId")
 
 
-def marked_by_token(backups: Iterable[Backup], tokens: Collection[str]) -> dict[str, Backup]:
-    """{token: backup} for the backups whose request-token tag holds one of ``tokens``. Copies are
-    skipped: an in-region copy made with CopyTags carries its source's token tag too."""
-    wanted = set(tokens)
-    marked: dict[str, Backup] = {}
-    for backup in backups:
-        token = tag_value(backup, TOKEN_TAG_KEY)
-        if token in wanted and not backup.get("SourceBackupId"):
-            marked[str(token)] = backup
-    return marked
-
-
 def find_copy_of(client: Any, source: Backup) -> Optional[Backup]:
     """A live copy of ``source`` in the client's region (matched by SourceBackupId).
 
@@ -685,13 +674,6 @@ def find_backup_by_token_tag(
         client, file_system_id=file_system_id, volume_id=volume_id, tokens=[token]
     )
     return marked.get(token)
-
-
-def tag_value(backup: Backup, key: str) -> Optional[str]:
-    for tag in backup.get("Tags") or []:
-        if tag.get("Key") == key:
-            return str(tag.get("Value"))
-    return None
 
 
 def tags_copied_to_backups(
@@ -927,16 +909,3 @@ def untag_backup(client: Any, backup_arn: str, keys: Iterable[str]) -> None:
         _call(client, "untag_resource", ResourceARN=backup_arn, TagKeys=keys)
     except ClientError as exc:
         raise _api_error("UntagResource", exc, backup_arn) from exc
-
-
-# ---------------------------------------------------------------------------------------------
-# reading a description
-
-
-def failure_reason(backup: Backup) -> str:
-    return str((backup.get("FailureDetails") or {}).get("Message") or "")
-
-
-def user_tags(backup: Backup) -> dict[str, str]:
-    """The backup's tags as AWS reports them, without the component's own token tag."""
-    return {t["Key"]: t["Value"] for t in backup.get("Tags") or [] if t["Key"] != TOKEN_TAG_KEY}

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Final, Mapping, Optional, TypedDict
 
-from . import fsx
+from . import records
 from .connection import AwsSettings, settings_from_input
 from .eligibility import DEFAULT_TIMEOUT_SECONDS
 from .token import generation_key
@@ -179,7 +179,7 @@ def backup_id_of(state: Mapping[str, Any], resource_id: str) -> str:
     return str(state.get(BACKUP_ID) or resource_id)
 
 
-def backup_state(inputs: Mapping[str, Any], backup: fsx.Backup, *, region: str) -> BackupState:
+def backup_state(inputs: Mapping[str, Any], backup: records.Backup, *, region: str) -> BackupState:
     """Outputs for a backup: the inputs echoed, plus a small projection of the FSx description."""
     file_system = backup.get("FileSystem") or {}
     volume = backup.get("Volume") or {}
@@ -195,7 +195,7 @@ def backup_state(inputs: Mapping[str, Any], backup: fsx.Backup, *, region: str) 
             "resource_type": backup.get("ResourceType"),
             "creation_time": _iso(backup.get("CreationTime")),
             "kms_key_id": backup.get("KmsKeyId"),
-            TAGS: fsx.user_tags(backup),
+            TAGS: records.user_tags(backup),
             MANAGED_TAGS: dict(inputs.get(TAGS) or {}),
             RESOLVED_REGION: region,
         }
@@ -203,7 +203,7 @@ def backup_state(inputs: Mapping[str, Any], backup: fsx.Backup, *, region: str) 
     return BackupState(**state)  # type: ignore[typeddict-item]
 
 
-def copy_state(destination: Mapping[str, Any], copy: fsx.Backup) -> CopyState:
+def copy_state(destination: Mapping[str, Any], copy: records.Backup) -> CopyState:
     """A copy as stored under `copies`."""
     return {
         "region": destination["region"],
@@ -215,7 +215,7 @@ def copy_state(destination: Mapping[str, Any], copy: fsx.Backup) -> CopyState:
     }
 
 
-def refreshed_copy(copy: CopyState, live: fsx.Backup) -> CopyState:
+def refreshed_copy(copy: CopyState, live: records.Backup) -> CopyState:
     """A stored copy with what AWS reports now."""
     return {**copy, "lifecycle": live["Lifecycle"], "kms_key_id": live.get("KmsKeyId")}
 

@@ -83,7 +83,7 @@ MUTANTS: tuple[Mutant, ...] = (
         (U + "test_watcher.py", U + "test_lookups.py", U + "test_provider.py", E + "test_preview_eligibility.py"),
     ),
     Mutant(
-        "token-tag-adopts-copy", "fsx.py",
+        "token-tag-adopts-copy", "records.py",
         'if token in wanted and not backup.get("SourceBackupId"):', "if token in wanted:",
         "the copy check looks redundant: an in-region copy made with CopyTags carries the source's "
         "token tag and would be adopted as the backup itself",

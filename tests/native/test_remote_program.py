@@ -23,6 +23,7 @@ class RemoteFsxBackup(pulumi.ComponentResource):
 
     backupId: pulumi.Output[str]  # noqa: N815 - the schema's names
     lifecycle: pulumi.Output[str]
+    fileSystemId: pulumi.Output[str]
     tags: pulumi.Output[dict[str, str]]
 
     def __init__(self, name: str, props: dict[str, Any], opts: Optional[pulumi.ResourceOptions] = None) -> None:
