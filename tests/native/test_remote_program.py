@@ -6,6 +6,9 @@ real plugin process over gRPC, and the program gets the component's outputs back
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import threading
 from collections.abc import Iterator
 from typing import Any, Optional
 
@@ -13,6 +16,8 @@ import pulumi
 import pytest
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.settings import set_root_resource
+from pulumi.runtime.stack import run_in_stack
 
 from fsx_backup_component.testing import FsxEmulator
 from tests.harness.native import COMPONENT, NativeEngine, struct, to_dict
@@ -58,18 +63,46 @@ class ConstructingMonitor(pulumi_mocks.MockMonitor):
 
 
 def run_program(native: NativeEngine, props: dict[str, Any], *, dry_run: bool = False) -> tuple[dict[str, Any], ConstructingMonitor]:
+    """Run the program as tests/harness/engine.py runs one: in a fresh thread (a fresh contextvars
+    context: the SDK's settings, config and root stack are per context), on its own event loop,
+    closed afterwards, so nothing of this run (a failed registration above all) reaches another test
+    of the same worker."""
     monitor = ConstructingMonitor(native, dry_run)
-    pulumi.runtime.set_mocks(_NoMocks(), project=native.project, stack=native.stack, preview=dry_run, monitor=monitor)
     captured: dict[str, Any] = {}
+    failed: list[BaseException] = []
 
-    @pulumi.runtime.test
     def body() -> Any:
         backup = RemoteFsxBackup("remote", props)
         return pulumi.Output.all(backup.backupId, backup.lifecycle, backup.fileSystemId).apply(
             lambda values: captured.update(zip(("backupId", "lifecycle", "fileSystemId"), values, strict=True))
         )
 
-    body()
+    def program() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        loop.set_exception_handler(lambda _loop, _context: None)  # the failure is re-raised below
+        try:
+            set_root_resource(object())  # type: ignore[arg-type] # run_in_stack makes the Stack, not set_mocks
+            pulumi_mocks.set_mocks(_NoMocks(), project=native.project, stack=native.stack, preview=dry_run, monitor=monitor)
+            set_root_resource(None)  # type: ignore[arg-type]
+            loop.run_until_complete(run_in_stack(body))
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            failed.append(exc)
+        finally:
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.close()
+            gc.collect()  # this run's garbage is finalized here, not in a later test
+
+    thread = threading.Thread(target=program, name="remote-program")
+    thread.start()
+    thread.join(300)
+    assert not thread.is_alive(), "the program did not finish"
+    if failed:
+        raise failed[0]
     return captured, monitor
 
 
