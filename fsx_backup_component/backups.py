@@ -52,6 +52,7 @@ def take_backup(
     runtime: Runtime,
     on_progress: Optional[Listener] = None,
     is_stale: Optional[StaleRule] = None,
+    marker_tags: Optional[Mapping[str, str]] = None,
 ) -> TakenBackup:
     """Create (or adopt) the backup of this generation and wait until it is AVAILABLE.
 
@@ -61,7 +62,8 @@ def take_backup(
     2. CreateBackup with the token, which FSx answers with the backup it already made, if it still
        remembers the token.
     A backup that is DELETED or FAILED, or that ``is_stale`` calls stale, belongs to an earlier life:
-    the next derived token is used instead.
+    the next derived token is used instead. ``marker_tags`` (the rotation of ``keep_last``) are sent
+    on top of the tags, copied tags included, and are not the user's to reconcile.
     """
     target = volume_id or file_system_id or "?"
     started = runtime.clock()
@@ -88,6 +90,10 @@ def take_backup(
                 sent_tags = dict(tags) if tags else runtime.lookups(client).tags_copied_to_backups(
                     file_system_id=file_system_id, volume_id=volume_id
                 )
+                if marker_tags:
+                    # Room for the markers and the token tag within FSx's 50 (copied tags may fill 49).
+                    room = fsx.MAX_BACKUP_TAGS - 1 - len(marker_tags)
+                    sent_tags = {**dict(sorted(sent_tags.items())[:room]), **marker_tags}
             try:
                 outcome = _create_when_not_busy(
                     client, file_system_id=file_system_id, volume_id=volume_id, token=token,
@@ -243,3 +249,68 @@ def mark_superseded(client: Any, backup_arn: Optional[str], *, by: str) -> None:
     """Tag a kept backup (or copy) with the backup that superseded it."""
     if backup_arn:
         fsx.tag_backup(client, str(backup_arn), {SUPERSEDED_TAG_KEY: by})
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What a prune did: the backups it kept (newest first, the one just taken first), the ones it
+    deleted, and the ones FSx refused to delete (``"backup-… (reason)"``), which stay."""
+
+    kept: list[str]
+    deleted: list[str]
+    refused: list[str]
+
+
+def prune_marked(
+    client: Any,
+    *,
+    file_system_id: Optional[str],
+    volume_id: Optional[str],
+    marker: tuple[str, str],
+    keep_last: int,
+    keep_id: str,
+    deadline: float,
+    runtime: Runtime,
+) -> Pruned:
+    """Delete the AVAILABLE backups of the target that carry ``marker`` (a tag key and value), beyond
+    the newest ``keep_last``; ``keep_id`` (the backup just taken) always counts as the newest. Newest
+    by CreationTime, never by FSx's listing order (not promised). Best effort: a refused delete keeps
+    that backup and is reported in ``refused``; listing errors raise (nothing was deleted then)."""
+    key, value = marker
+    mine = [
+        b
+        for b in fsx.list_user_backups(client, file_system_id=file_system_id, volume_id=volume_id)
+        if fsx.tag_value(b, key) == value and b["Lifecycle"] == fsx.BACKUP_DONE_STATE
+    ]
+    mine.sort(key=lambda b: (b["BackupId"] == keep_id, creation_epoch(b)), reverse=True)
+    deleted: list[str] = []
+    refused: list[str] = []
+    for backup in mine[keep_last:]:
+        try:
+            remove_backup(client, backup["BackupId"], deadline=deadline, runtime=runtime)
+            deleted.append(backup["BackupId"])
+        except FsxBackupError as exc:
+            refused.append(f"{backup['BackupId']} ({exc})")
+    return Pruned(kept=[b["BackupId"] for b in mine[:keep_last]], deleted=deleted, refused=refused)
+
+
+def marked_backups(
+    client: Any, *, file_system_id: Optional[str], volume_id: Optional[str], marker: tuple[str, str]
+) -> list[Backup]:
+    """The live backups of the target carrying ``marker``, newest first."""
+    key, value = marker
+    found = [
+        b
+        for b in fsx.list_user_backups(client, file_system_id=file_system_id, volume_id=volume_id)
+        if fsx.tag_value(b, key) == value
+    ]
+    return sorted(found, key=creation_epoch, reverse=True)
+
+
+def creation_epoch(backup: Backup) -> float:
+    value = backup.get("CreationTime")
+    if value is None:
+        return 0.0
+    if hasattr(value, "timestamp"):
+        return float(value.timestamp())
+    return float(value)

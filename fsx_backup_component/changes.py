@@ -15,12 +15,14 @@ from .state import (
     COPY_TAGS,
     COPY_TO_REGIONS,
     DELETE_SUPERSEDED,
+    KEEP_LAST,
     LIFE,
     LIFECYCLE,
     MANAGED_TAGS,
     REGION,
     RESOLVED_REGION,
     RESOURCE_URN,
+    ROTATION,
     TAGS,
     TARGET_FACTS,
     TARGET_FILE_SYSTEM_ID,
@@ -67,7 +69,7 @@ def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
     found = list(replaces) + retargeted
     if REGION not in found and changed(olds.get(REGION), news.get(REGION)):
         found.append(REGION)  # the region named where the backup already is: recorded in place
-    for key in (LIFE, DELETE_SUPERSEDED):
+    for key in (LIFE, DELETE_SUPERSEDED, KEEP_LAST, ROTATION):
         if changed(olds.get(key), news.get(key)):
             found.append(key)
     if aws_settings_changed(olds, news):

@@ -15,6 +15,7 @@ from .runtime import Env
 from .state import (
     AWS,
     COPY_TO_REGIONS,
+    KEEP_LAST,
     REGION,
     RESOURCE_URN,
     TAGS,
@@ -66,6 +67,12 @@ def check_inputs(inputs: Mapping[str, Any], env: Env, *, look_up_target: bool = 
     timeout = inputs.get(TIMEOUT_SECONDS)
     if not is_unknown(timeout):
         failures += eligibility.check_timeout(timeout)
+    keep_last = inputs.get(KEEP_LAST)
+    if not is_unknown(keep_last):
+        copies_given = inputs.get(COPY_TO_REGIONS)
+        failures += eligibility.check_keep_last(
+            keep_last, tags=None if is_unknown(tags) else tags, copy_to_regions=None if is_unknown(copies_given) else copies_given
+        )
     given, settings_failures = settings_from_input(inputs.get(AWS))
     failures += settings_failures + list(env.config_failures)
     region_input = inputs.get(REGION)

@@ -80,6 +80,12 @@ class FsxBackupArgs:
     region), a backup of the new target is taken and the old backup, the only copy of the old target's
     data, is kept in AWS and tagged ``fsx-backup-component:superseded-by``. True deletes it (and its
     copies) once the new backup is AVAILABLE."""
+    keep_last: Optional[int] = None
+    """Keep the newest N backups of a rotation (``triggers={"day": today}``): on a trigger change the
+    new backup is taken first, then the older ones beyond the newest N are deleted, best effort (a
+    refused delete is a warning). They are tagged ``fsx-backup-component:rotation`` and listed in
+    ``kept_backups``; destroy deletes them all (``retain_on_delete`` keeps them). None (the default):
+    a trigger change deletes the old backup, as ``keep_last=1`` does."""
 
 
 BACKUP_RESOURCE_TYPE = "pulumi-python:dynamic/fsx-backup:Backup"
@@ -87,7 +93,7 @@ LIFE_RESOURCE_TYPE = "pulumi-python:dynamic/fsx-backup:Life"
 # The component's outputs: the same names on the child dynamic resource.
 OUTPUT_NAMES = (
     "backup_id", "backup_arn", "lifecycle", "file_system_id", "volume_id", "file_system_type",
-    "resource_type", "creation_time", "kms_key_id", "tags", "client_request_token", "copies",
+    "resource_type", "creation_time", "kms_key_id", "tags", "client_request_token", "copies", "kept_backups",
 )
 
 
@@ -146,6 +152,8 @@ class FsxBackup(pulumi.ComponentResource):
     client_request_token: pulumi.Output[str]
     copies: pulumi.Output[list[Mapping[str, Any]]]
     """One entry per `copy_to_regions` destination: region, backup_id, backup_arn, lifecycle, kms_key_id."""
+    kept_backups: pulumi.Output[list[str]]
+    """With ``keep_last``: the older backups of the rotation still kept, newest first."""
 
     def __init__(
         self,
@@ -180,6 +188,11 @@ class FsxBackup(pulumi.ComponentResource):
             _generation_digest(fs_id, vol_id, args.region, args.triggers),
             pulumi.ResourceOptions(parent=self),
         )
+        # One nonce for every life of a rotation (its generation never changes): the rotation tag.
+        rotation = None
+        if args.keep_last is not None:
+            _check_keep_last(args.keep_last)
+            rotation = _Life(f"{resource_name}-rotation", "rotation", pulumi.ResourceOptions(parent=self)).nonce
         # The child's URN is an input (create() is never told its URN). Derived from the component's
         # URN without a dependency on it: a child depending on its parent would be a cycle.
         child_urn = _child_urn(self, resource_name, opts)
@@ -197,6 +210,8 @@ class FsxBackup(pulumi.ComponentResource):
                 "life": life.nonce,
                 "delete_superseded": args.delete_superseded,
                 "aws": aws_settings,
+                "keep_last": args.keep_last,
+                "rotation": rotation,
         }
         self._backup = _Backup(resource_name, inputs, child_opts)
         for output in OUTPUT_NAMES:
@@ -206,6 +221,7 @@ class FsxBackup(pulumi.ComponentResource):
                 value = _secret_when_any(value, [inputs[name] for name in sources])
             setattr(self, output, value)
         self.copies = self.copies.apply(lambda copies: copies or [])
+        self.kept_backups = self.kept_backups.apply(lambda kept: kept or [])
         self.register_outputs({output: getattr(self, output) for output in OUTPUT_NAMES})
 
 
@@ -347,6 +363,11 @@ def _is_plain(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return all(_is_plain(v) for v in value)
     return not isinstance(value, pulumi.Output) and not hasattr(value, "__await__")
+
+
+def _check_keep_last(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInputError("keep_last", f"must be a whole number >= 1 or None (only the current backup), got {value!r}")
 
 
 def _merge_args(args: Optional[FsxBackupArgs], kwargs: Mapping[str, Any]) -> FsxBackupArgs:

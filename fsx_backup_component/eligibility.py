@@ -225,6 +225,24 @@ def check_timeout(value: Any) -> list[Failure]:
     return []
 
 
+def check_keep_last(value: Any, *, tags: Any = None, copy_to_regions: Any = None) -> list[Failure]:
+    """``keep_last``: a whole number >= 1, or None (only the current backup). Its rotation tag takes
+    one more of FSx's 50 tags; copies of pruned backups are not followed yet, so no copies with it."""
+    if value is None:
+        return []
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not whole or value < 1:
+        return [Failure("keep_last", f"must be a whole number >= 1 (the newest backups to keep), got {value!r}")]
+    failures: list[Failure] = []
+    if isinstance(tags, Mapping) and len(tags) > MAX_USER_TAGS - 1:
+        failures.append(Failure("tags", f"{len(tags)} tags given; with keep_last at most {MAX_USER_TAGS - 1} "
+                                        "(the component keeps one for its request token and one for the rotation)"))
+    if copy_to_regions:
+        failures.append(Failure("keep_last", "cannot be combined with copy_to_regions yet: the copies of "
+                                             "pruned backups would be left behind; drop one of the two"))
+    return failures
+
+
 def check_region_syntax(value: Any) -> list[Failure]:
     if value is None:
         return []

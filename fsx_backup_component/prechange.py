@@ -44,7 +44,7 @@ import pulumi
 from . import backups, connection, eligibility, fsx, runtime
 from .connection import AwsSettings
 from .eligibility import DEFAULT_TIMEOUT_SECONDS, check_tags, check_timeout
-from .errors import FsxBackupError, IneligibleTargetError, InvalidInputError, TargetNotFoundError
+from .errors import IneligibleTargetError, InvalidInputError, TargetNotFoundError
 from .token import canonical_json
 
 GUARD_TAG_KEY = "fsx-backup-component:guard"
@@ -225,11 +225,11 @@ class PreChangeBackup:
 
     def _older_than_newest(self, backup: fsx.Backup, live: Sequence[fsx.Backup]) -> bool:
         """A backup of an earlier, equal change: this guard has a newer backup of the same target."""
-        created = _epoch(backup.get("CreationTime"))
+        created = backups.creation_epoch(backup)
         return any(
             other["BackupId"] != backup["BackupId"]
             and fsx.user_tags(other).get(GUARD_TAG_KEY) == self.guard_tag
-            and _epoch(other.get("CreationTime")) > created
+            and backups.creation_epoch(other) > created
             for other in live
         )
 
@@ -239,33 +239,24 @@ class PreChangeBackup:
         """Delete this guard's older AVAILABLE backups of the target beyond ``keep_last``. Best effort:
         a refused delete keeps that backup and warns (the change goes ahead)."""
         assert self.keep_last is not None
-        mine = [
-            b
-            for b in fsx.list_user_backups(client, file_system_id=file_system_id, volume_id=volume_id)
-            if fsx.user_tags(b).get(GUARD_TAG_KEY) == self.guard_tag
-            and b["Lifecycle"] == fsx.BACKUP_DONE_STATE
-        ]
-        mine.sort(key=lambda b: (b["BackupId"] == keep_id, _epoch(b.get("CreationTime"))), reverse=True)
-        pruned: list[str] = []
-        kept: list[str] = []
-        for backup in mine[self.keep_last :]:
-            try:
-                backups.remove_backup(
-                    client,
-                    backup["BackupId"],
-                    deadline=runtime.SHARED.deadline(self.timeout_seconds),
-                    runtime=runtime.SHARED,
-                )
-                pruned.append(backup["BackupId"])
-            except FsxBackupError as exc:
-                kept.append(f"{backup['BackupId']} ({exc})")
+        pruned = backups.prune_marked(
+            client,
+            file_system_id=file_system_id,
+            volume_id=volume_id,
+            marker=(GUARD_TAG_KEY, self.guard_tag),
+            keep_last=self.keep_last,
+            keep_id=keep_id,
+            deadline=runtime.SHARED.deadline(self.timeout_seconds),
+            runtime=runtime.SHARED,
+        )
+        kept = pruned.refused
         if kept:
             pulumi.log.warn(
                 f"PreChangeBackup {self.name!r}: keep_last={self.keep_last} could not delete older "
                 f"pre-change backups, kept: {'; '.join(kept)}. Delete them later, or they are pruned "
                 "at the next change."
             )
-        return pruned
+        return pruned.deleted
 
 
 def _target_of(args: pulumi.ResourceHookArgs) -> tuple[Optional[str], Optional[str]]:
@@ -300,9 +291,3 @@ def _plain(value: Any) -> Any:
     return {k: v for k, v in dict(value).items() if not k.startswith("__")}
 
 
-def _epoch(value: Any) -> float:
-    if value is None:
-        return 0.0
-    if hasattr(value, "timestamp"):
-        return float(value.timestamp())
-    return float(value)

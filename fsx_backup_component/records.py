@@ -22,6 +22,10 @@ BACKUP_DELETED_STATE = "DELETED"
 
 # The durable marker of every backup the package makes: its ClientRequestToken, as a tag.
 TOKEN_TAG_KEY = "fsx-backup-component:request-token"
+# The rotation a backup belongs to (FsxBackup's keep_last): the resource's rotation nonce.
+ROTATION_TAG_KEY = "fsx-backup-component:rotation"
+# Tags the package sets and reads for itself: never the user's tags, never in `tags`.
+OWN_TAG_KEYS = frozenset({TOKEN_TAG_KEY, ROTATION_TAG_KEY})
 MAX_BACKUP_TAGS = 50
 
 
@@ -49,5 +53,5 @@ def failure_reason(backup: Backup) -> str:
 
 
 def user_tags(backup: Backup) -> dict[str, str]:
-    """The backup's tags as AWS reports them, without the component's own token tag."""
-    return {t["Key"]: t["Value"] for t in backup.get("Tags") or [] if t["Key"] != TOKEN_TAG_KEY}
+    """The backup's tags as AWS reports them, without the package's own (the token, the rotation)."""
+    return {t["Key"]: t["Value"] for t in backup.get("Tags") or [] if t["Key"] not in OWN_TAG_KEYS}

@@ -3,14 +3,19 @@ copies.py and state.py: each takes a typed request or state and returns the stat
 
 from __future__ import annotations
 
+import datetime
 import functools
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from . import fsx
 from .backups import (
     SUPERSEDED_TAG_KEY,
+    creation_epoch,
     find_existing,
     mark_superseded,
+    marked_backups,
+    prune_marked,
     reconcile_tags,
     remove_backup,
     take_backup,
@@ -32,6 +37,8 @@ from .state import (
     AWS,
     COPIES,
     INPUT_KEYS,
+    KEEP_LAST,
+    KEPT_BACKUPS,
     KEPT_BY_READ,
     LIFECYCLE,
     MANAGED_TAGS,
@@ -72,6 +79,7 @@ def create(request: Request, env: Env) -> BackupState:
         deadline=deadline,
         runtime=env.runtime,
         on_progress=reporter,
+        marker_tags=dict([request.rotation_marker]) if request.rotation_marker else None,
     )
     # Deliver the last status lines before the engine hears the resource is created.
     env.log.flush(timeout=2.0)
@@ -90,7 +98,30 @@ def create(request: Request, env: Env) -> BackupState:
             # leave it in no stack. The next `up` moves past its token to a fresh backup.
             remove_backup(client, taken.backup["BackupId"], deadline=deadline, runtime=env.runtime)
             raise
+    if request.rotation_marker:
+        state[KEPT_BACKUPS] = prune_rotation(client, request, str(taken.backup["BackupId"]), env)
     return state
+
+
+def prune_rotation(client: Any, request: Request, keep_id: str, env: Env) -> list[str]:
+    """keep_last: delete the rotation's AVAILABLE backups beyond the newest ``keep_last``, best effort
+    (a refused delete is a warning, never a failed `up`). Returns the older backups kept, newest first."""
+    assert request.rotation_marker is not None and request.keep_last is not None
+    urn = str(request.resource_urn)
+    try:
+        pruned = prune_marked(
+            client, file_system_id=request.file_system_id, volume_id=request.volume_id,
+            marker=request.rotation_marker, keep_last=request.keep_last, keep_id=keep_id,
+            deadline=env.runtime.deadline(request.timeout_seconds), runtime=env.runtime,
+        )
+    except FsxBackupError as exc:
+        env.log.warn(urn, f"backup {keep_id} is AVAILABLE, but the older backups of its rotation could not "
+                          f"be listed for keep_last={request.keep_last}; all were kept: {exc}")
+        return []
+    if pruned.refused:
+        env.log.warn(urn, f"keep_last={request.keep_last} could not delete older backups, kept: "
+                          f"{'; '.join(pruned.refused)}. They are pruned at the next new backup, or delete them in AWS.")
+    return [b for b in pruned.kept if b != keep_id] + [r.split(" ", 1)[0] for r in pruned.refused]
 
 
 def update(resource_id: str, old: BackupState, request: Request, env: Env) -> BackupState:
@@ -112,6 +143,16 @@ def update(resource_id: str, old: BackupState, request: Request, env: Env) -> Ba
         backup = reconcile_tags(client, backup, desired=desired, previously_managed=previously)
         state[TAGS] = fsx.user_tags(backup)
     state[MANAGED_TAGS] = dict(desired)
+    marker = request.rotation_marker
+    if marker is not None and (old.get("rotation") != request.rotation or old.get(KEEP_LAST) != request.keep_last):
+        # keep_last was set (or changed) without a new backup: the current one joins the rotation now.
+        client = fsx.client_for(old.get(RESOLVED_REGION) or env.region(request.region, settings), settings)
+        backup_id = backup_id_of(old, resource_id)
+        if old.get("backup_arn"):
+            fsx.tag_backup(client, str(old.get("backup_arn")), dict([marker]))
+        state[KEPT_BACKUPS] = prune_rotation(client, request, backup_id, env)
+    elif marker is None:
+        state[KEPT_BACKUPS] = []
     if copies_differ(old, request.inputs):
         # Every input but `tags` in `state` is the request's now.
         state[COPIES] = reconcile_copies(
@@ -188,9 +229,51 @@ def delete(resource_id: str, state: BackupState, env: Env) -> None:
     clients = fsx.clients(settings)
     region = state.get(RESOLVED_REGION) or env.region(stored.region, settings)
     deadline = env.runtime.deadline(stored.timeout_seconds)
+    rotation = _rotation_of(state, resource_id, stored, clients(region)) if stored.rotation_marker else None
+    if rotation is not None and rotation.replaced:
+        return  # a newer backup of the rotation replaced this one: keeping or pruning it is keep_last's
     # Copies first: FSx refuses to delete a source while a copy of it is in progress.
     remove_copies(list(state.get(COPIES) or []), client_for=clients, deadline=deadline, runtime=env.runtime)
     remove_backup(clients(region), backup_id_of(state, resource_id), deadline=deadline, runtime=env.runtime)
+    if rotation is not None:
+        # Destroy: the older backups the rotation kept go with the resource.
+        refused: list[str] = []
+        for backup_id in rotation.others:
+            try:
+                remove_backup(clients(region), backup_id, deadline=deadline, runtime=env.runtime)
+            except FsxBackupError as exc:
+                refused.append(f"{backup_id} ({exc})")
+        if refused:
+            raise FsxBackupError(
+                f"Backup {backup_id_of(state, resource_id)} was deleted, but older backups it kept "
+                f"(keep_last) were not: {'; '.join(refused)}. Run `pulumi destroy` again."
+            )
+
+
+@dataclass(frozen=True)
+class _Rotation:
+    replaced: bool  # a newer live backup of the rotation exists: this delete is part of a replacement
+    others: list[str]  # the rotation's other live backups
+
+
+def _rotation_of(state: BackupState, resource_id: str, stored: Request, client: Any) -> Optional[_Rotation]:
+    marker = stored.rotation_marker
+    if marker is None:
+        return None
+    this = backup_id_of(state, resource_id)
+    created = _iso_epoch(state.get("creation_time"))
+    live = marked_backups(client, file_system_id=stored.file_system_id, volume_id=stored.volume_id, marker=marker)
+    others = [b for b in live if b["BackupId"] != this]
+    return _Rotation(
+        replaced=any(creation_epoch(b) > created for b in others),
+        others=[b["BackupId"] for b in others],
+    )
+
+
+def _iso_epoch(value: Any) -> float:
+    if not value:
+        return 0.0
+    return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
 
 
 def stored_settings(state: BackupState, env: Env) -> AwsSettings:

@@ -31,10 +31,12 @@ COPY_TAGS: Final = "copy_tags"
 LIFE: Final = "life"
 DELETE_SUPERSEDED: Final = "delete_superseded"
 AWS: Final = "aws"  # the AWS provider settings to act with (connection.py); no secret
+KEEP_LAST: Final = "keep_last"  # None: only the current backup (no rotation)
+ROTATION: Final = "rotation"  # the nonce of the resource's rotation (life.py): kept across lives
 
 INPUT_KEYS = (
     RESOURCE_URN, TARGET_FILE_SYSTEM_ID, TARGET_VOLUME_ID, TARGET_FACTS, TAGS, TRIGGERS, TIMEOUT_SECONDS, REGION,
-    COPY_TO_REGIONS, COPY_TAGS, LIFE, DELETE_SUPERSEDED, AWS,
+    COPY_TO_REGIONS, COPY_TAGS, LIFE, DELETE_SUPERSEDED, AWS, KEEP_LAST, ROTATION,
 )
 
 # Outputs that are not inputs.
@@ -44,8 +46,10 @@ RESOLVED_REGION: Final = "resolved_region"
 COPIES: Final = "copies"
 # The tags the user asked for last time; `tags` among outputs is what AWS reports (drift shows).
 MANAGED_TAGS: Final = "managed_tags"
+# With keep_last: the older backups of the rotation still kept, newest first (the current one not included).
+KEPT_BACKUPS: Final = "kept_backups"
 # Kept from the state a read() refreshes: nothing in AWS says what they were.
-KEPT_BY_READ = ("client_request_token", "token_attempt", MANAGED_TAGS)
+KEPT_BY_READ = ("client_request_token", "token_attempt", MANAGED_TAGS, KEPT_BACKUPS)
 
 
 class Inputs(TypedDict, total=False):
@@ -64,6 +68,8 @@ class Inputs(TypedDict, total=False):
     life: Optional[str]  # the nonce of this life (life.py); None in states older than lives
     delete_superseded: bool
     aws: Optional[dict[str, Any]]  # region/profile/shared files/assume_roles (connection.py)
+    keep_last: Optional[int]
+    rotation: Optional[str]
 
 
 class Destination(TypedDict):
@@ -101,6 +107,7 @@ class BackupState(Inputs, total=False):
     client_request_token: str
     token_attempt: int
     copies: list[CopyState]
+    kept_backups: list[str]
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,15 @@ class Request:
     delete_superseded: bool
     generation: str  # what the request tokens of this backup are derived from (token.py)
     settings: AwsSettings  # the `aws` input (the stack config is layered under it by runtime.Env)
+    keep_last: Optional[int] = None  # how many backups of the rotation to keep (None: no rotation)
+    rotation: Optional[str] = None  # the rotation's nonce: tags every backup of it
+
+    @property
+    def rotation_marker(self) -> Optional[tuple[str, str]]:
+        """The tag (key, value) that marks the backups of this resource's rotation, if it has one."""
+        if self.keep_last is None or not self.rotation:
+            return None
+        return (records.ROTATION_TAG_KEY, self.rotation)
 
     @classmethod
     def read(cls, props: Mapping[str, Any]) -> Request:
@@ -138,6 +154,8 @@ class Request:
             copy_tags=True if copy_tags is None else bool(copy_tags),
             delete_superseded=bool(inputs.get(DELETE_SUPERSEDED)),
             settings=settings_from_input(inputs.get(AWS))[0],
+            keep_last=_whole(inputs.get(KEEP_LAST)),
+            rotation=inputs.get(ROTATION) if isinstance(inputs.get(ROTATION), str) else None,
             generation=generation_key(
                 file_system_id=fs_id,
                 volume_id=vol_id,
@@ -145,6 +163,13 @@ class Request:
                 life=life if isinstance(life, str) else None,
             ),
         )
+
+
+def _whole(value: Any) -> Optional[int]:
+    """``keep_last`` as the int it was checked to be (a float from the wire, 3.0, included)."""
+    if value is None or isinstance(value, bool):
+        return None
+    return int(value) if isinstance(value, (int, float)) and float(value).is_integer() else None
 
 
 def explicit_region(value: Any) -> Optional[str]:

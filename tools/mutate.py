@@ -104,8 +104,8 @@ MUTANTS: tuple[Mutant, ...] = (
         (U + "test_progress_reporting.py", E + "test_progress.py"),
     ),
     Mutant(
-        "keep-last-ignores-age", "prechange.py",
-        'mine.sort(key=lambda b: (b["BackupId"] == keep_id, _epoch(b.get("CreationTime"))), reverse=True)',
+        "keep-last-ignores-age", "backups.py",
+        'mine.sort(key=lambda b: (b["BackupId"] == keep_id, creation_epoch(b)), reverse=True)',
         'mine.sort(key=lambda b: b["BackupId"] == keep_id, reverse=True)',
         "pruning trusts FSx's listing order, which is not promised: keep_last may keep old backups "
         "and delete new ones",
@@ -185,8 +185,8 @@ MUTANTS: tuple[Mutant, ...] = (
         (U + "test_prechange_guard.py", E + "test_prechange_harsher.py"),
     ),
     Mutant(
-        "prune-not-best-effort", "prechange.py",
-        "kept.append(f\"{backup['BackupId']} ({exc})\")", "raise",
+        "prune-not-best-effort", "backups.py",
+        "refused.append(f\"{backup['BackupId']} ({exc})\")", "raise",
         "pruning errors propagate: a refused DeleteBackup of an old backup fails the change",
         (U + "test_prechange_guard.py", E + "test_prechange.py"),
     ),
@@ -462,6 +462,32 @@ MUTANTS: tuple[Mutant, ...] = (
         "answer = CheckAnswer(values, names, [Failure(f.property, f.reason) for f in failures])",
         "the core's Python names reach a TypeScript or YAML user (`file_system_id`)",
         (N + "test_native_plugin.py",),
+    ),
+    # keep_last (issue 23): the rotation of FsxBackup, shared with PreChangeBackup's pruning.
+    Mutant(
+        "rotation-replacement-as-destroy", "resource.py",
+        "replaced=any(creation_epoch(b) > created for b in others),", "replaced=False,",
+        "the old backup's Delete during a replacement taken for a destroy: the rotation's kept backups "
+        "are all deleted at each trigger change",
+        (E + "test_keep_last.py",),
+    ),
+    Mutant(
+        "rotation-keeps-one-more", "backups.py",
+        "for backup in mine[keep_last:]:", "for backup in mine[keep_last + 1 :]:",
+        "an off-by-one counting the new backup apart from the N kept",
+        (U + "test_prechange_guard.py", E + "test_keep_last.py"),
+    ),
+    Mutant(
+        "rotation-tag-shown", "records.py",
+        "OWN_TAG_KEYS = frozenset({TOKEN_TAG_KEY, ROTATION_TAG_KEY})", "OWN_TAG_KEYS = frozenset({TOKEN_TAG_KEY})",
+        "the new internal tag not hidden from `tags`: every `up` of a rotation sees drift and updates",
+        (E + "test_keep_last.py",),
+    ),
+    Mutant(
+        "destroy-leaves-rotation", "resource.py",
+        "for backup_id in rotation.others:", "for backup_id in []:",
+        "destroy deletes the current backup only: the rotation's older backups are left in no stack",
+        (E + "test_keep_last.py",),
     ),
 )
 

@@ -26,11 +26,11 @@ COMPONENT_TYPE = "fsx-backup:index:FsxBackup"
 COMPONENT_INPUTS = (
     "fileSystemId", "volumeId", "tags", "triggers", "timeoutSeconds", "region", "assumeRoles",
     "sharedConfigFiles", "sharedCredentialsFiles", "retainOnDelete", "copyToRegions", "copyTags",
-    "deleteSuperseded",
+    "deleteSuperseded", "keepLast",
 )
 COMPONENT_OUTPUTS = (
     "backupId", "backupArn", "lifecycle", "fileSystemId", "volumeId", "fileSystemType", "resourceType",
-    "creationTime", "kmsKeyId", "tags", "clientRequestToken", "copies",
+    "creationTime", "kmsKeyId", "tags", "clientRequestToken", "copies", "keptBackups",
 )
 _ROLE_KEYS = {"roleArn": "role_arn", "externalId": "external_id", "sessionName": "session_name", "duration": "duration"}
 
@@ -51,6 +51,13 @@ class NativeFsxBackup(pulumi.ComponentResource):
             {"generation": _generation_digest(fs_id, vol_id, inputs.get("region"), inputs.get("triggers")), "nonce": None},
             pulumi.ResourceOptions(parent=self),
         )
+        # One nonce for every life of a rotation (its generation never changes): the rotation tag.
+        rotation = None
+        if inputs.get("keepLast") is not None:
+            rotation = pulumi.CustomResource(
+                LIFE_TYPE, f"{name}-rotation", {"generation": "rotation", "nonce": None},
+                pulumi.ResourceOptions(parent=self),
+            ).nonce  # type: ignore[attr-defined]
         retain = bool(inputs.get("retainOnDelete")) or bool(opts is not None and opts.retain_on_delete)
         props: dict[str, Any] = {
             "fileSystemId": fs_id,
@@ -64,6 +71,8 @@ class NativeFsxBackup(pulumi.ComponentResource):
             "life": life.nonce,  # type: ignore[attr-defined]
             "deleteSuperseded": inputs.get("deleteSuperseded", False),
             "aws": _aws_settings(inputs),
+            "keepLast": inputs.get("keepLast"),
+            "rotation": rotation,
         }
         # Declared so that the plugin's outputs of these names become attributes of the child.
         outputs = {n: None for n in (*COMPONENT_OUTPUTS, "managedTags", "resolvedRegion") if n not in props}
@@ -72,6 +81,7 @@ class NativeFsxBackup(pulumi.ComponentResource):
         )
         self.outputs = {n: getattr(backup, n) for n in COMPONENT_OUTPUTS}
         self.outputs["copies"] = self.outputs["copies"].apply(lambda copies: copies or [])
+        self.outputs["keptBackups"] = self.outputs["keptBackups"].apply(lambda kept: kept or [])
         self.register_outputs(self.outputs)
 
 

@@ -45,6 +45,8 @@ INPUT_NAMES: dict[str, str] = {
     "life": "life",
     "deleteSuperseded": "delete_superseded",
     "aws": "aws",
+    "keepLast": "keep_last",
+    "rotation": "rotation",
 }
 CORE_INPUT_NAMES = {core: name for name, core in INPUT_NAMES.items()}
 

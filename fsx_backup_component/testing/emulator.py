@@ -345,6 +345,7 @@ class FsxEmulator:
         self._seq = 0
         self._backup_seconds_by_fs: dict[str, float] = {}
         self._pending_failures: list[tuple[str | None, str]] = []
+        self._refused_deletes: dict[str, tuple[str, str]] = {}
         self._invalid_kms_keys: set[tuple[str | None, str]] = set()
         self._server: EmulatorServer | None = None
         self.seeded_ids: dict[str, list[str]] = {"file_systems": [], "volumes": [], "associations": []}
@@ -637,6 +638,19 @@ class FsxEmulator:
     def delete_backup_out_of_band(self, backup_id: str) -> None:
         with self._lock:
             self._find_backup(backup_id).deleted = True
+
+    def refuse_delete(
+        self, backup_id: str, code: str = "AccessDeniedException",
+        message: str = "User is not authorized to perform fsx:DeleteBackup (injected by the emulator).",
+    ) -> None:
+        """DeleteBackup of ``backup_id`` answers ``code`` (HTTP 400, not retryable) until
+        ``allow_delete``: an IAM policy or a backup vault lock refusing it, for best-effort pruning."""
+        with self._lock:
+            self._refused_deletes[backup_id] = (code, message)
+
+    def allow_delete(self, backup_id: str) -> None:
+        with self._lock:
+            self._refused_deletes.pop(backup_id, None)
 
     def set_backup_seconds(self, seconds: float, file_system_id: str | None = None) -> None:
         with self._lock:
@@ -1033,6 +1047,8 @@ class FsxEmulator:
         record = state.backups.get(backup_id)
         if record is None or record.deleted:
             raise FsxError("BackupNotFound", f"Backup '{backup_id}' does not exist.")
+        if backup_id in self._refused_deletes:
+            raise FsxError(*self._refused_deletes[backup_id])
         if record.lifecycle(now) in DELETE_BLOCKED_LIFECYCLES:
             raise FsxError("BackupInProgress", BACKUP_IN_PROGRESS_MESSAGE)
         if self._is_being_copied(state, backup_id, now):

@@ -343,6 +343,27 @@ def test_delete_superseded_reaches_the_child(monitor: RecordingMonitor) -> None:
     assert flags == {"keep": False, "drop": True}
 
 
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "3"], ids=["zero", "negative", "fraction", "bool", "string"])
+def test_a_bad_keep_last_is_refused_naming_it(monitor: RecordingMonitor, value: Any) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        run(lambda: FsxBackup("b", file_system_id=FS_ID, keep_last=value).backup_id)
+    assert info.value.property_name == "keep_last" and ">= 1" in info.value.reason
+
+
+def test_keep_last_adds_one_rotation_nonce_kept_across_lives(monitor: RecordingMonitor) -> None:
+    def program() -> Any:
+        return pulumi.Output.all(FsxBackup("plain", file_system_id=FS_ID).backup_id,
+                                 FsxBackup("rotated", file_system_id=FS_ID, keep_last=3).backup_id)
+
+    run(program)
+    lives = {r.name: r.inputs.get("generation") for r in monitor.of_type(LIFE)}
+    assert set(lives) == {"plain-life", "rotated-life", "rotated-rotation"}
+    assert lives["rotated-rotation"] == "rotation", "a constant generation: the rotation is never replaced"
+    children = {r.name: r.inputs for r in monitor.of_type(CHILD)}
+    assert children["plain"].get("keep_last") is None and children["plain"].get("rotation") is None
+    assert children["rotated"]["keep_last"] == 3 and children["rotated"]["rotation"]
+
+
 # -------------------------------------------------------------------------------------------------
 # secrets: derived outputs are stored encrypted, and shown secret exactly when their sources are (A.2)
 

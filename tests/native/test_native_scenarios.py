@@ -165,3 +165,21 @@ def test_no_credential_reaches_the_state_the_log_or_the_plugin_output(emu: FsxEm
     assert plain(run.outputs["lifecycle"]) == "AVAILABLE"
     leaks = [(where, name) for where, text in texts.items() for name, value in CREDENTIALS.items() if value in text]
     assert leaks == []
+
+
+def test_keep_last_rotates_through_the_plugin_and_names_keep_last_when_bad(
+    engine: NativeEngine, emu: FsxEmulator
+) -> None:
+    fs = lustre(emu)
+    taken: list[str] = []
+    for day in range(1, 4):
+        up = engine.construct("daily", {"fileSystemId": fs, "keepLast": 2, "triggers": {"day": day}})
+        taken.append(up.outputs["backupId"])
+        live = sorted(user_backups(emu), key=lambda b: b["CreationTime"], reverse=True)
+        assert [b["BackupId"] for b in live] == taken[::-1][:2], f"after rotation {day}"
+        assert up.outputs["keptBackups"] == taken[::-1][1:2]
+    engine.destroy()
+    assert user_backups(emu) == []
+    with pytest.raises(PluginError) as raised:
+        engine.construct("bad", {"fileSystemId": fs, "keepLast": "3"}, dry_run=True)
+    assert "keepLast" in raised.value.failure.message and "keep_last" not in raised.value.failure.message

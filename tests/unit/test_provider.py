@@ -108,6 +108,8 @@ def inputs(**overrides: Any) -> dict[str, Any]:
         "life": None,  # a state written before lives existed; see the life tests for a nonce
         "delete_superseded": False,
         "aws": None,
+        "keep_last": None,  # no rotation; see the keep_last tests
+        "rotation": None,
     }
     base.update(overrides)
     return base
