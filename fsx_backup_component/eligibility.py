@@ -12,7 +12,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
@@ -88,6 +88,8 @@ class VolumeFacts:
     ontap_volume_type: Optional[str] = None  # RW | DP | LS
     flexcache_endpoint_type: Optional[str] = None  # NONE | ORIGIN | CACHE
     lifecycle: Optional[str] = None
+    name: Optional[str] = None
+    svm_root: Optional[bool] = None  # the root volume of its storage virtual machine
 
 
 def check_target_choice(
@@ -346,6 +348,36 @@ def check_volume(facts: VolumeFacts, prop: str = "volume_id") -> list[Failure]:
             )
         )
     return failures
+
+
+@dataclass(frozen=True)
+class VolumePlan:
+    """The volumes of an ONTAP file system a backup of the whole file system takes, and the others
+    with the reason each is left out (FSx cannot back up an ONTAP file system, only its volumes)."""
+
+    volumes: list[VolumeFacts]
+    skipped: list[tuple[VolumeFacts, str]]
+
+    def why_none(self, file_system_id: str) -> str:
+        reasons = "; ".join(f"{v.volume_id} ({v.name}): {reason}" for v, reason in self.skipped)
+        return f"{file_system_id} has no volume FSx can back up" + (f": {reasons}" if reasons else " (it has no volumes)")
+
+
+def plan_volume_backups(volumes: Sequence[VolumeFacts]) -> VolumePlan:
+    """Every volume ``check_volume`` accepts, in volume ID order (stable whatever order FSx lists them
+    in); an SVM's root volume is left out too: it holds the SVM's namespace junctions, not data, and
+    FSx's backup guide documents data volumes only (whether CreateBackup accepts it: UNCONFIRMED)."""
+    taken: list[VolumeFacts] = []
+    skipped: list[tuple[VolumeFacts, str]] = []
+    for volume in sorted(volumes, key=lambda v: v.volume_id or ""):
+        failures = check_volume(volume, prop="volume")
+        if failures:
+            skipped.append((volume, failures[0].reason))
+        elif volume.svm_root:
+            skipped.append((volume, "the root volume of its storage virtual machine (no data of its own)"))
+        else:
+            taken.append(volume)
+    return VolumePlan(volumes=taken, skipped=skipped)
 
 
 KMS_KEY_RE = re.compile(

@@ -732,6 +732,16 @@ def describe_volumes(client: Any, volume_ids: Sequence[str]) -> dict[str, Option
     return _describe_by_ids(client, _VOLUMES, volume_ids)
 
 
+def list_volumes_of(client: Any, file_system_id: str) -> list[Volume]:
+    """Every volume of a file system: DescribeVolumes filtered by ``file-system-id``, every page."""
+    try:
+        return _all_pages(
+            client, "describe_volumes", "Volumes", Filters=[{"Name": "file-system-id", "Values": [file_system_id]}]
+        )
+    except ClientError as exc:
+        raise _api_error("DescribeVolumes", exc, file_system_id) from exc
+
+
 def count_data_repository_associations(client: Any, file_system_ids: Sequence[str]) -> dict[str, int]:
     """Number of data repository associations per (Lustre) file system (every page)."""
     counts = {fs_id: 0 for fs_id in file_system_ids}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from . import fsx
 from .eligibility import FileSystemFacts, VolumeFacts
@@ -111,11 +111,18 @@ class TargetLookups:
         volume = self._volumes.get(volume_id)
         if volume is None:
             return None
-        ontap = volume.get("OntapConfiguration") or {}
-        return VolumeFacts(
-            volume_id=volume_id,
-            volume_type=volume.get("VolumeType"),
-            ontap_volume_type=ontap.get("OntapVolumeType"),
-            flexcache_endpoint_type=ontap.get("FlexCacheEndpointType"),
-            lifecycle=volume.get("Lifecycle"),
-        )
+        return volume_facts(volume)
+
+
+def volume_facts(volume: Mapping[str, Any]) -> VolumeFacts:
+    """The eligibility facts of a volume's FSx description (DescribeVolumes)."""
+    ontap = volume.get("OntapConfiguration") or {}
+    return VolumeFacts(
+        volume_id=volume.get("VolumeId"),
+        volume_type=volume.get("VolumeType"),
+        ontap_volume_type=ontap.get("OntapVolumeType"),
+        flexcache_endpoint_type=ontap.get("FlexCacheEndpointType"),
+        lifecycle=volume.get("Lifecycle"),
+        name=volume.get("Name"),
+        svm_root=ontap.get("StorageVirtualMachineRoot"),
+    )

@@ -24,6 +24,12 @@ no backup of the same guard and target is newer than it: the third change above 
 change's backup, sees the second change's backup is newer, and takes a fresh one. A retried `up` of
 an interrupted change finds its own backup, which is the newest, and adopts it.
 
+FSx backs up ONTAP volumes, not ONTAP file systems: a guard on an ``aws.fsx.OntapFileSystem`` lists
+its volumes (DescribeVolumes, every page) and backs up each one FSx can back up, at once, each with
+tokens of its own (the volume is part of the change's material); the others (DP, LS, FlexCache caches,
+SVM root volumes, volumes not CREATED/AVAILABLE) are named in the log, and a file system with none
+fails the preview. ``keep_last`` then counts per volume.
+
 On a dry run (`pulumi preview`, and the preview pass of `pulumi up`) the hooks only check, read-only,
 that the target can be backed up at all (not a scratch or S3-linked Lustre file system, not a DP/LS
 volume), so a guard that can never succeed fails the preview, not the update.
@@ -37,6 +43,7 @@ names what was kept, never a failed change (the new backup is already AVAILABLE)
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
@@ -45,6 +52,7 @@ from . import backups, connection, eligibility, fsx, runtime
 from .connection import AwsSettings
 from .eligibility import DEFAULT_TIMEOUT_SECONDS, check_tags, check_timeout
 from .errors import IneligibleTargetError, InvalidInputError, TargetNotFoundError
+from .lookups import volume_facts
 from .token import canonical_json
 
 GUARD_TAG_KEY = "fsx-backup-component:guard"
@@ -56,6 +64,10 @@ FILE_SYSTEM_TYPES = {
     "aws:fsx/openZfsFileSystem:OpenZfsFileSystem",
 }
 VOLUME_TYPES = {"aws:fsx/ontapVolume:OntapVolume"}
+# FSx backs up ONTAP volumes only: a guard on the file system backs up each of its volumes.
+ONTAP_FILE_SYSTEM_TYPE = "aws:fsx/ontapFileSystem:OntapFileSystem"
+# Volume backups of one ONTAP file system taken at once (each waits on FSx, not on this process).
+MAX_PARALLEL_VOLUMES = 32
 
 # Guard tag and reason tag come on top of the token tag the component always reserves.
 MAX_GUARD_USER_TAGS = 47
@@ -135,6 +147,13 @@ class PreChangeBackup:
             if pulumi.runtime.is_dry_run():
                 await loop.run_in_executor(None, self.check, args, settings)
                 return
+            if args.type == ONTAP_FILE_SYSTEM_TYPE:
+                taken = await loop.run_in_executor(None, self.take_volumes_of, args, reason, settings)
+                pulumi.log.info(
+                    f"pre-change backups of the {len(taken)} volumes of {args.id} are AVAILABLE ({reason}): "
+                    + ", ".join(f"{volume} {backup}" for volume, backup in taken.items())
+                )
+                return
             backup_id = await loop.run_in_executor(None, self.take, args, reason, settings)
         except TargetNotFoundError:
             if reason != "before-delete":
@@ -167,7 +186,11 @@ class PreChangeBackup:
         if not args.id:
             return  # not created yet: nothing to back up
         region = settings.region or fsx.default_region(settings)
-        lookups = runtime.SHARED.lookups(fsx.client_for(region, settings))
+        client = fsx.client_for(region, settings)
+        lookups = runtime.SHARED.lookups(client)
+        if args.type == ONTAP_FILE_SYSTEM_TYPE:
+            self._volume_plan(client, str(file_system_id), args, str(region), settings)
+            return
         failures: list[eligibility.Failure]
         if volume_id is not None:
             volume = lookups.volume(volume_id)
@@ -191,14 +214,53 @@ class PreChangeBackup:
         settings = settings or self._own_settings()
         file_system_id, volume_id = _target_of(args)
         client = fsx.client_for(settings.region or fsx.default_region(settings), settings)
-        generation = canonical_json(
-            {
-                "id": args.id,
-                "reason": reason,
-                "old": canonical_json(_plain(args.old_inputs)),
-                "new": canonical_json(_plain(args.new_inputs)),
+        return self._take_one(args, reason, client, file_system_id=file_system_id, volume_id=volume_id)
+
+    def take_volumes_of(
+        self, args: pulumi.ResourceHookArgs, reason: str, settings: Optional[AwsSettings] = None
+    ) -> dict[str, str]:
+        """Blocking: back up every volume FSx can back up of the ONTAP file system the hook fired for,
+        at once; prune each volume's own pre-change backups. Returns {volume ID: backup ID}."""
+        settings = settings or self._own_settings()
+        region = settings.region or fsx.default_region(settings)
+        client = fsx.client_for(region, settings)
+        plan = self._volume_plan(client, str(args.id), args, str(region), settings)
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_VOLUMES, len(plan.volumes))) as pool:
+            futures = {
+                str(v.volume_id): pool.submit(self._take_one, args, reason, client, file_system_id=None,
+                                              volume_id=str(v.volume_id))
+                for v in plan.volumes
             }
-        )
+            return {volume_id: future.result() for volume_id, future in futures.items()}
+
+    def _volume_plan(
+        self, client: Any, file_system_id: str, args: pulumi.ResourceHookArgs, region: str, settings: AwsSettings
+    ) -> eligibility.VolumePlan:
+        """The volumes of the guarded ONTAP file system to back up; none is an error naming why."""
+        if runtime.SHARED.lookups(client).file_system(file_system_id) is None:
+            raise TargetNotFoundError("hooks", file_system_id, region, acting_as=settings.describe() or None)
+        plan = eligibility.plan_volume_backups([volume_facts(v) for v in fsx.list_volumes_of(client, file_system_id)])
+        if not plan.volumes:
+            raise IneligibleTargetError(
+                "hooks",
+                f"PreChangeBackup {self.name!r} guards {args.name}: {plan.why_none(file_system_id)}. Remove the "
+                "guard from it (a change would otherwise fail).",
+            )
+        return plan
+
+    def _take_one(
+        self, args: pulumi.ResourceHookArgs, reason: str, client: Any, *,
+        file_system_id: Optional[str], volume_id: Optional[str],
+    ) -> str:
+        generation_material: dict[str, Any] = {
+            "id": args.id,
+            "reason": reason,
+            "old": canonical_json(_plain(args.old_inputs)),
+            "new": canonical_json(_plain(args.new_inputs)),
+        }
+        if args.type == ONTAP_FILE_SYSTEM_TYPE:
+            generation_material["volume"] = volume_id  # each volume of the file system its own tokens
+        generation = canonical_json(generation_material)
         tags = {**self.tags, GUARD_TAG_KEY: self.guard_tag, REASON_TAG_KEY: reason}
         taken = backups.take_backup(
             client,
@@ -264,10 +326,12 @@ def _target_of(args: pulumi.ResourceHookArgs) -> tuple[Optional[str], Optional[s
         return args.id, None
     if args.type in VOLUME_TYPES:
         return None, args.id
+    if args.type == ONTAP_FILE_SYSTEM_TYPE:
+        return args.id, None  # backed up volume by volume (take_volumes_of)
     raise InvalidInputError(
         "hooks",
         f"PreChangeBackup is attached to {args.name} of type {args.type}; attach it to a "
-        "pulumi_aws.fsx LustreFileSystem, WindowsFileSystem, OpenZfsFileSystem or OntapVolume",
+        "pulumi_aws.fsx LustreFileSystem, WindowsFileSystem, OpenZfsFileSystem, OntapFileSystem or OntapVolume",
     )
 
 

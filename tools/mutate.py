@@ -8,7 +8,7 @@ file, so the list fails loudly when the code moves on without it.
 The working tree is never touched. For each mutant the package is copied to a fresh temporary
 directory (``<tmp>/fsx_backup_component``), the bug is planted there, and the selection runs as
 
-    python -m pytest <selection> -x -q -p no:cacheprovider -p fsx_backup_component.testing.pytest_plugin
+    python -m pytest <selection> -x -q -p no:cacheprovider -n 0 -p fsx_backup_component.testing.pytest_plugin
 
 with ``PYTHONPATH=<tmp>`` and ``PYTHONSAFEPATH=1``. The PYTHONPATH entry comes before the editable
 install's finder (which sits at the end of ``sys.meta_path``); PYTHONSAFEPATH keeps the current
@@ -484,6 +484,20 @@ MUTANTS: tuple[Mutant, ...] = (
         (E + "test_keep_last.py",),
     ),
     Mutant(
+        "ontap-plan-takes-svm-root", "eligibility.py",
+        "elif volume.svm_root:", "elif False:",
+        "the root volume of an SVM planned like a data volume: a guard on an ONTAP file system asks FSx "
+        "to back up a volume with no data of its own",
+        (U + "test_eligibility.py", E + "test_prechange_ontap.py"),
+    ),
+    Mutant(
+        "ontap-volumes-share-tokens", "prechange.py",
+        'generation_material["volume"] = volume_id', "pass",
+        "the volumes of one ONTAP file system derive the same tokens: their concurrent CreateBackups "
+        "collide on one token (IncompatibleParameterError) and race for the next ones",
+        (E + "test_prechange_ontap.py",),
+    ),
+    Mutant(
         "destroy-leaves-rotation", "resource.py",
         "for backup_id in rotation.others:", "for backup_id in []:",
         "destroy deletes the current backup only: the rotation's older backups are left in no stack",
@@ -548,6 +562,9 @@ def _copy_package() -> Path:
 def pytest_command(selection: Sequence[str]) -> list[str]:
     return [
         sys.executable, "-m", "pytest", *selection, "-x", "-q", "-p", "no:cacheprovider",
+        # Serially (pyproject's addopts run the suite on 4 workers): a selection is a few files, `-x`
+        # stops it at the first failure, and `--jobs` runs mutants side by side instead.
+        "-n", "0",
         # Imported before tests/conftest.py puts the repository root first on sys.path: from here
         # on the package is the mutant's (see the module docstring).
         "-p", f"{PACKAGE}.testing.pytest_plugin",

@@ -308,3 +308,25 @@ def test_known_regions_still_keep_copies_in_one_partition() -> None:
     failures = el.check_copy_destinations(["cn-north-1"], source_region="us-east-1", known_regions=KNOWN,
                                           partition_of=_partition)
     assert [f.property for f in failures] == ["copy_to_regions"] and "partition" in failures[0].reason
+
+
+def test_a_whole_ontap_file_system_plans_its_rw_data_volumes_in_id_order_and_names_the_others() -> None:
+    from fsx_backup_component.eligibility import VolumeFacts, plan_volume_backups
+
+    def vol(n: int, **kw: Any) -> VolumeFacts:
+        base: dict[str, Any] = {"volume_id": f"fsvol-{n:017x}", "volume_type": "ONTAP", "ontap_volume_type": "RW",
+                                "flexcache_endpoint_type": "NONE", "lifecycle": "CREATED", "name": f"v{n}"}
+        return VolumeFacts(**{**base, **kw})
+
+    listed = [vol(5), vol(2, ontap_volume_type="DP"), vol(4, svm_root=True), vol(1),
+              vol(3, flexcache_endpoint_type="CACHE"), vol(6, lifecycle="CREATING"), vol(7, ontap_volume_type="LS")]
+    plan = plan_volume_backups(listed)
+    assert [v.volume_id for v in plan.volumes] == [vol(1).volume_id, vol(5).volume_id]
+    reasons = {v.name: reason for v, reason in plan.skipped}
+    assert set(reasons) == {"v2", "v3", "v4", "v6", "v7"}
+    assert "DP" in reasons["v2"] and "FlexCache" in reasons["v3"] and "root volume" in reasons["v4"]
+    assert "CREATING" in reasons["v6"] and "LS" in reasons["v7"]
+    assert plan_volume_backups(list(reversed(listed))) == plan, "the order FSx lists them in changes nothing"
+    none = plan_volume_backups([vol(2, ontap_volume_type="DP")])
+    assert none.volumes == [] and "fsvol-" in none.why_none("fs-0123456789abcdef0") and "DP" in none.why_none("fs-x")
+    assert "no volumes" in plan_volume_backups([]).why_none("fs-x")

@@ -347,15 +347,16 @@ def test_a_guard_on_another_resource_type_is_refused_before_any_call(env: GuardE
     ("aws:fsx/windowsFileSystem:WindowsFileSystem", (FS_ID, None)),
     ("aws:fsx/openZfsFileSystem:OpenZfsFileSystem", (FS_ID, None)),
     (ONTAP_VOLUME, (None, FS_ID)),
+    ("aws:fsx/ontapFileSystem:OntapFileSystem", (FS_ID, None)),  # backed up volume by volume
 ])
 def test_targets_of_the_fsx_types(typ: str, expected: tuple[Optional[str], Optional[str]]) -> None:
     args = pulumi.ResourceHookArgs(urn="urn:x", id=FS_ID, name="x", type=typ)
     assert prechange._target_of(args) == expected
 
 
-def test_an_ontap_file_system_is_refused(env: GuardEnv) -> None:
-    args = pulumi.ResourceHookArgs(urn="urn:x", id=FS_ID, name="ontap", type="aws:fsx/ontapFileSystem:OntapFileSystem")
-    with pytest.raises(InvalidInputError, match="OntapVolume"):
+def test_a_resource_fsx_cannot_back_up_is_refused_naming_what_can_be_guarded(env: GuardEnv) -> None:
+    args = pulumi.ResourceHookArgs(urn="urn:x", id=FS_ID, name="cache", type="aws:fsx/fileCache:FileCache")
+    with pytest.raises(InvalidInputError, match="OntapFileSystem or OntapVolume"):
         prechange._target_of(args)
 
 
