@@ -516,6 +516,8 @@ CANARY = Mutant(
 CANARY_SELECTIONS = {
     "in the pytest process (unit)": (U + "test_provider.py::test_create_waits_for_available",),
     "in the provider host (e2e)": (E + "test_failures.py::test_destroy_then_up_takes_a_new_backup",),
+    # The plugin puts its checkout on sys.path: a PYTHONPATH must still come first (provider/__main__.py).
+    "in the native plugin": (N + "test_native_plugin.py::test_component_preview_writes_nothing_then_up_takes_one_available_backup",),
 }
 
 
@@ -623,7 +625,8 @@ def _summary(output: str) -> str:
 
 
 def self_check(timeout: float) -> bool:
-    """The canary bug must fail a unit test (pytest's own process) and an e2e test (provider host)."""
+    """The canary bug must fail a unit test (pytest's own process), an e2e test (provider host) and a
+    native test (the plugin process)."""
     ok = True
     for where, selection in CANARY_SELECTIONS.items():
         outcome = run_selection(CANARY, selection, timeout)
