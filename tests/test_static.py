@@ -206,3 +206,11 @@ def test_every_file_the_docs_cite_exists() -> None:
         and not any(p == name or p.endswith("/" + name) for p in ours)
     )
     assert missing == []
+
+
+def test_the_modules_scheduled_first_exist() -> None:
+    """tests/conftest.py collects these first so the parallel run starts them first: a renamed one
+    would silently fall back to the end of the run."""
+    from tests.conftest import SLOWEST_FIRST
+
+    assert [m for m in SLOWEST_FIRST if not (REPO / m).is_file()] == []
