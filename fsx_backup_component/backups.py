@@ -254,11 +254,31 @@ def mark_superseded(client: Any, backup_arn: Optional[str], *, by: str) -> None:
 @dataclass(frozen=True)
 class Pruned:
     """What a prune did: the backups it kept (newest first, the one just taken first), the ones it
-    deleted, and the ones FSx refused to delete (``"backup-… (reason)"``), which stay."""
+    deleted, and the ones FSx refused to delete, with why (they stay)."""
 
     kept: list[str]
     deleted: list[str]
-    refused: list[str]
+    refused: list[tuple[str, str]]
+
+
+def refused_text(refused: Sequence[tuple[str, str]]) -> str:
+    """``"backup-… (why); …"``: the deletes FSx refused, for a warning or an error."""
+    return "; ".join(f"{backup_id} ({reason})" for backup_id, reason in refused)
+
+
+def remove_each(
+    client: Any, backup_ids: Sequence[str], *, deadline: float, runtime: Runtime
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """``remove_backup`` for each, best effort: (the ones deleted, (ID, why) of the ones refused)."""
+    deleted: list[str] = []
+    refused: list[tuple[str, str]] = []
+    for backup_id in backup_ids:
+        try:
+            remove_backup(client, backup_id, deadline=deadline, runtime=runtime)
+            deleted.append(backup_id)
+        except FsxBackupError as exc:
+            refused.append((backup_id, str(exc)))
+    return deleted, refused
 
 
 def prune_marked(
@@ -283,14 +303,8 @@ def prune_marked(
         if fsx.tag_value(b, key) == value and b["Lifecycle"] == fsx.BACKUP_DONE_STATE
     ]
     mine.sort(key=lambda b: (b["BackupId"] == keep_id, creation_epoch(b)), reverse=True)
-    deleted: list[str] = []
-    refused: list[str] = []
-    for backup in mine[keep_last:]:
-        try:
-            remove_backup(client, backup["BackupId"], deadline=deadline, runtime=runtime)
-            deleted.append(backup["BackupId"])
-        except FsxBackupError as exc:
-            refused.append(f"{backup['BackupId']} ({exc})")
+    beyond = [b["BackupId"] for b in mine[keep_last:]]
+    deleted, refused = remove_each(client, beyond, deadline=deadline, runtime=runtime)
     return Pruned(kept=[b["BackupId"] for b in mine[:keep_last]], deleted=deleted, refused=refused)
 
 

@@ -311,11 +311,10 @@ class PreChangeBackup:
             deadline=runtime.SHARED.deadline(self.timeout_seconds),
             runtime=runtime.SHARED,
         )
-        kept = pruned.refused
-        if kept:
+        if pruned.refused:
             pulumi.log.warn(
                 f"PreChangeBackup {self.name!r}: keep_last={self.keep_last} could not delete older "
-                f"pre-change backups, kept: {'; '.join(kept)}. Delete them later, or they are pruned "
+                f"pre-change backups, kept: {backups.refused_text(pruned.refused)}. Delete them later, or they are pruned "
                 "at the next change."
             )
         return pruned.deleted

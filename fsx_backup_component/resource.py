@@ -17,7 +17,9 @@ from .backups import (
     marked_backups,
     prune_marked,
     reconcile_tags,
+    refused_text,
     remove_backup,
+    remove_each,
     take_backup,
 )
 from .changes import copies_differ, retargets, tags_differ
@@ -120,8 +122,8 @@ def prune_rotation(client: Any, request: Request, keep_id: str, env: Env) -> lis
         return []
     if pruned.refused:
         env.log.warn(urn, f"keep_last={request.keep_last} could not delete older backups, kept: "
-                          f"{'; '.join(pruned.refused)}. They are pruned at the next new backup, or delete them in AWS.")
-    return [b for b in pruned.kept if b != keep_id] + [r.split(" ", 1)[0] for r in pruned.refused]
+                          f"{refused_text(pruned.refused)}. They are pruned at the next new backup, or delete them in AWS.")
+    return [b for b in pruned.kept if b != keep_id] + [backup_id for backup_id, _ in pruned.refused]
 
 
 def update(resource_id: str, old: BackupState, request: Request, env: Env) -> BackupState:
@@ -237,16 +239,11 @@ def delete(resource_id: str, state: BackupState, env: Env) -> None:
     remove_backup(clients(region), backup_id_of(state, resource_id), deadline=deadline, runtime=env.runtime)
     if rotation is not None:
         # Destroy: the older backups the rotation kept go with the resource.
-        refused: list[str] = []
-        for backup_id in rotation.others:
-            try:
-                remove_backup(clients(region), backup_id, deadline=deadline, runtime=env.runtime)
-            except FsxBackupError as exc:
-                refused.append(f"{backup_id} ({exc})")
+        _, refused = remove_each(clients(region), rotation.others, deadline=deadline, runtime=env.runtime)
         if refused:
             raise FsxBackupError(
                 f"Backup {backup_id_of(state, resource_id)} was deleted, but older backups it kept "
-                f"(keep_last) were not: {'; '.join(refused)}. Run `pulumi destroy` again."
+                f"(keep_last) were not: {refused_text(refused)}. Run `pulumi destroy` again."
             )
 
 

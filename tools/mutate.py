@@ -186,7 +186,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "prune-not-best-effort", "backups.py",
-        "refused.append(f\"{backup['BackupId']} ({exc})\")", "raise",
+        "refused.append((backup_id, str(exc)))", "raise",
         "pruning errors propagate: a refused DeleteBackup of an old backup fails the change",
         (U + "test_prechange_guard.py", E + "test_prechange.py"),
     ),
@@ -473,7 +473,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "rotation-keeps-one-more", "backups.py",
-        "for backup in mine[keep_last:]:", "for backup in mine[keep_last + 1 :]:",
+        'beyond = [b["BackupId"] for b in mine[keep_last:]]', 'beyond = [b["BackupId"] for b in mine[keep_last + 1 :]]',
         "an off-by-one counting the new backup apart from the N kept",
         (U + "test_prechange_guard.py", E + "test_keep_last.py"),
     ),
@@ -499,7 +499,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "destroy-leaves-rotation", "resource.py",
-        "for backup_id in rotation.others:", "for backup_id in []:",
+        "_, refused = remove_each(clients(region), rotation.others, deadline=deadline, runtime=env.runtime)",
+        "refused: list[tuple[str, str]] = []",
         "destroy deletes the current backup only: the rotation's older backups are left in no stack",
         (E + "test_keep_last.py",),
     ),
